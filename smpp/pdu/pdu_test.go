@@ -231,6 +231,9 @@ func FuzzDecode(f *testing.F) {
 		if err != nil {
 			t.Fatalf("re-decode: %v", err)
 		}
+		if h.Status != StatusOK && h.ID.IsResponse() {
+			return // error responses are encoded without a body by design
+		}
 		if !reflect.DeepEqual(normalize(b), normalize(b2)) {
 			t.Fatalf("round trip differs:\n%#v\n%#v", b, b2)
 		}
