@@ -1,0 +1,73 @@
+package gateway
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/smsgate/smsgate/internal/store"
+	"github.com/smsgate/smsgate/router"
+)
+
+// biller prices parts billed by receipts within one transaction, with the
+// accounts' month-to-date counters locked for volume tiers.
+type biller struct {
+	t      *tables
+	now    time.Time
+	counts map[store.AccountMonth]int64
+	added  map[store.AccountMonth]int64
+	rows   []store.LedgerRow
+}
+
+func (g *Gateway) newBiller(ctx context.Context, tx pgx.Tx, t *tables, ids []string, msgs map[string]*store.MessageParts, now time.Time) (*biller, error) {
+	b := &biller{t: t, now: now, added: map[store.AccountMonth]int64{}}
+	keys := map[store.AccountMonth]struct{}{}
+	for _, id := range ids {
+		if mp := msgs[id]; mp != nil {
+			if a := t.accounts[mp.Account]; a != nil {
+				keys[store.AccountMonth{Account: a.name, Month: monthKey(now, a.loc)}] = struct{}{}
+			}
+		}
+	}
+	if len(keys) == 0 {
+		return b, nil
+	}
+	ks := make([]store.AccountMonth, 0, len(keys))
+	for k := range keys {
+		ks = append(ks, k)
+	}
+	var err error
+	b.counts, err = store.MonthCounts(ctx, tx, ks)
+	return b, err
+}
+
+// bill adds a ledger row for part index p (0-based) of mp with status st.
+func (b *biller) bill(mp *store.MessageParts, p int, st store.State) {
+	acct := b.t.accounts[mp.Account]
+	if acct == nil {
+		return
+	}
+	rate, ok := b.t.rates.Lookup(mp.Account, mp.Dest, "", b.now)
+	if !ok {
+		return
+	}
+	key := store.AccountMonth{Account: acct.name, Month: monthKey(b.now, acct.loc)}
+	n := b.counts[key] + b.added[key]
+	b.added[key]++
+	cost, costCur, _ := routeCost(b.t, mp.Dest, mp.Operator, mp.PartSubmitted[p])
+	b.rows = append(b.rows, store.LedgerRow{MessageID: mp.ID, Part: int16(p + 1), Attempt: mp.Attempt,
+		Account: mp.Account, Operator: mp.Operator, Destination: mp.Dest, CountryPrefix: router.CountryPrefix(mp.Dest),
+		SubmittedAt: mp.PartSubmitted[p], Status: st.String(), Cost: cost, CostCurrency: costCur,
+		Price: rate.PriceFor(n), Currency: rate.Currency, Month: key.Month})
+}
+
+func (b *biller) flush(ctx context.Context, tx pgx.Tx) error {
+	if len(b.rows) == 0 {
+		return nil
+	}
+	if _, err := store.InsertLedger(ctx, tx, b.rows); err != nil {
+		return err
+	}
+	return store.AddMonthCounts(ctx, tx, b.added)
+}

@@ -1,0 +1,64 @@
+package gateway
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics of the pipeline. Labels are bounded: operator names, fixed
+// outcome words; never message ids.
+type metrics struct {
+	ingested       *prometheus.CounterVec // result: accepted, rejected, invalid, duplicate, replayed
+	ingestRetries  prometheus.Counter
+	dlq            prometheus.Counter
+	submits        *prometheus.CounterVec // operator, result: ok, temporary, rejected, unknown
+	failovers      *prometheus.CounterVec // operator (the one given up)
+	published      *prometheus.CounterVec // topic
+	dbBatch        *prometheus.HistogramVec
+	receipts       *prometheus.CounterVec // operator, result: matched, early, orphan, late_matched, unparsable
+	receiptLatency *prometheus.HistogramVec
+	mo             *prometheus.CounterVec // operator, kind: single, multipart, incomplete
+	optouts        *prometheus.CounterVec // action: stop, start
+	queueDepth     *prometheus.GaugeVec   // operator, state
+	dlrTimeouts    prometheus.Counter
+	recovered      *prometheus.CounterVec // what: unknown
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		ingested: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "smsgate_ingest_records_total",
+			Help: "sms.submit records by result."}, []string{"result"}),
+		ingestRetries: prometheus.NewCounter(prometheus.CounterOpts{Name: "smsgate_ingest_retries_total",
+			Help: "Ingest batches retried after a Postgres or Kafka error."}),
+		dlq: prometheus.NewCounter(prometheus.CounterOpts{Name: "smsgate_dlq_records_total",
+			Help: "Records produced to sms.dlq."}),
+		submits: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "smsgate_dispatch_parts_total",
+			Help: "Message parts by submit result."}, []string{"operator", "result"}),
+		failovers: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "smsgate_dispatch_failovers_total",
+			Help: "Messages handed to the next route."}, []string{"operator"}),
+		published: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "smsgate_events_published_total",
+			Help: "Events published to Kafka from the outbox."}, []string{"topic"}),
+		dbBatch: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "smsgate_postgres_batch_seconds",
+			Help: "Duration of Postgres batch transactions.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)},
+			[]string{"kind"}),
+		receipts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "smsgate_receipts_total",
+			Help: "Delivery receipts by correlation result."}, []string{"operator", "result"}),
+		receiptLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "smsgate_receipt_latency_seconds",
+			Help: "Time from submit_sm_resp to the receipt.", Buckets: prometheus.ExponentialBuckets(0.01, 2.5, 14)},
+			[]string{"operator"}),
+		mo: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "smsgate_mo_messages_total",
+			Help: "Mobile-originated messages published."}, []string{"operator", "kind"}),
+		optouts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "smsgate_optout_changes_total",
+			Help: "Opt-out changes from MO keywords."}, []string{"action"}),
+		queueDepth: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "smsgate_queue_messages",
+			Help: "Messages in Postgres by operator and state (sampled)."}, []string{"operator", "state"}),
+		dlrTimeouts: prometheus.NewCounter(prometheus.CounterOpts{Name: "smsgate_dlr_timeouts_total",
+			Help: "Messages expired with dlr_timeout."}),
+		recovered: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "smsgate_recovered_claims_total",
+			Help: "Claims of dead instances resolved after a crash."}, []string{"as"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.ingested, m.ingestRetries, m.dlq, m.submits, m.failovers, m.published, m.dbBatch,
+			m.receipts, m.receiptLatency, m.mo, m.optouts, m.queueDepth, m.dlrTimeouts, m.recovered)
+	}
+	return m
+}

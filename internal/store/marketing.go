@@ -1,0 +1,79 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// OptedOut returns the (account, msisdn) pairs among pairs that are opted
+// out, by the account itself or by everyone ('*').
+func OptedOut(ctx context.Context, q Querier, accounts, msisdns []string) (map[[2]string]bool, error) {
+	rows, err := q.Query(ctx, `
+SELECT u.account, u.msisdn FROM unnest($1::text[], $2::text[]) u(account, msisdn)
+WHERE EXISTS (SELECT 1 FROM optouts o WHERE o.msisdn = u.msisdn AND (o.account = u.account OR o.account = '*'))`,
+		accounts, msisdns)
+	if err != nil {
+		return nil, fmt.Errorf("opt-out check: %w", err)
+	}
+	defer rows.Close()
+	out := map[[2]string]bool{}
+	for rows.Next() {
+		var a, m string
+		if err := rows.Scan(&a, &m); err != nil {
+			return nil, err
+		}
+		out[[2]string{a, m}] = true
+	}
+	return out, rows.Err()
+}
+
+// RecentMarketing counts marketing messages not rejected per (account,
+// msisdn) created since `since` (frequency cap).
+func RecentMarketing(ctx context.Context, q Querier, accounts, msisdns []string, since time.Time) (map[[2]string]int, error) {
+	rows, err := q.Query(ctx, `
+SELECT u.account, u.msisdn, (SELECT count(*) FROM messages m WHERE m.kind = 1 AND m.account = u.account
+	AND m.dest = u.msisdn AND m.created_at >= $3 AND m.state <> 7)
+FROM (SELECT DISTINCT * FROM unnest($1::text[], $2::text[])) u(account, msisdn)`, accounts, msisdns, since)
+	if err != nil {
+		return nil, fmt.Errorf("frequency cap: %w", err)
+	}
+	defer rows.Close()
+	out := map[[2]string]int{}
+	for rows.Next() {
+		var a, m string
+		var n int
+		if err := rows.Scan(&a, &m, &n); err != nil {
+			return nil, err
+		}
+		out[[2]string{a, m}] = n
+	}
+	return out, rows.Err()
+}
+
+// SetOptOut opts msisdn out of (stop=true) or back into marketing from
+// each of accounts ('*' = all).
+func SetOptOut(ctx context.Context, q interface {
+	Querier
+}, accounts []string, msisdn string, stop bool) error {
+	var err error
+	if stop {
+		_, err = execQ(ctx, q, `INSERT INTO optouts (account, msisdn) SELECT a, $2 FROM unnest($1::text[]) a ON CONFLICT DO NOTHING`, accounts, msisdn)
+	} else {
+		_, err = execQ(ctx, q, `DELETE FROM optouts WHERE msisdn = $2 AND account = ANY($1)`, accounts, msisdn)
+	}
+	if err != nil {
+		return fmt.Errorf("opt-out update: %w", err)
+	}
+	return nil
+}
+
+// execQ runs a statement through Query so it works on any Querier.
+func execQ(ctx context.Context, q Querier, sql string, args ...any) (int64, error) {
+	rows, err := q.Query(ctx, sql, args...)
+	if err != nil {
+		return 0, err
+	}
+	rows.Close()
+	return rows.CommandTag().RowsAffected(), rows.Err()
+}

@@ -1,0 +1,226 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// ReceiptLookup asks which part an SMSC id belongs to. Keys are the
+// candidate canonical forms in preference order (dlr.LookupKeys).
+type ReceiptLookup struct {
+	Operator string
+	Keys     []string
+}
+
+// PartMatch is a part found for the receipt at index Idx.
+type PartMatch struct {
+	Idx         int
+	MessageID   string
+	Part        int16
+	Attempt     int16
+	State       State
+	SubmittedAt time.Time
+}
+
+// MatchParts finds the part of each lookup, preferring earlier keys, in
+// one query. Lookups without a match are absent from the result.
+func MatchParts(ctx context.Context, q Querier, ls []ReceiptLookup) (map[int]PartMatch, error) {
+	var idx, pos []int32
+	var ops, keys []string
+	for i, l := range ls {
+		for j, k := range l.Keys {
+			idx = append(idx, int32(i))
+			pos = append(pos, int32(j))
+			ops = append(ops, l.Operator)
+			keys = append(keys, k)
+		}
+	}
+	if len(idx) == 0 {
+		return nil, nil
+	}
+	rows, err := q.Query(ctx, `
+SELECT DISTINCT ON (u.idx) u.idx, p.message_id, p.part, p.attempt, p.state, p.submitted_at
+FROM unnest($1::int4[], $2::int4[], $3::text[], $4::text[]) u(idx, pos, op, key)
+JOIN parts p ON p.operator = u.op AND p.smsc_key = u.key
+ORDER BY u.idx, u.pos, p.attempt DESC`, idx, pos, ops, keys)
+	if err != nil {
+		return nil, fmt.Errorf("match receipts: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[int]PartMatch, len(ls))
+	for rows.Next() {
+		var m PartMatch
+		var i int32
+		if err := rows.Scan(&i, &m.MessageID, &m.Part, &m.Attempt, &m.State, &m.SubmittedAt); err != nil {
+			return nil, err
+		}
+		m.Idx = int(i)
+		out[m.Idx] = m
+	}
+	return out, rows.Err()
+}
+
+// PartUpdate is a receipt applied to a part.
+type PartUpdate struct {
+	MessageID string
+	Part      int16
+	Attempt   int16
+	State     State
+	DoneAt    time.Time
+	Err       string
+}
+
+// UpdateParts applies receipts to parts that are not final yet.
+func UpdateParts(ctx context.Context, tx pgx.Tx, ups []PartUpdate) error {
+	if len(ups) == 0 {
+		return nil
+	}
+	n := len(ups)
+	ids := make([]string, n)
+	parts := make([]int16, n)
+	atts := make([]int16, n)
+	states := make([]int16, n)
+	done := make([]time.Time, n)
+	errs := make([]*string, n)
+	for i, u := range ups {
+		ids[i], parts[i], atts[i], states[i], done[i], errs[i] = u.MessageID, u.Part, u.Attempt, int16(u.State), u.DoneAt, nullable(u.Err)
+	}
+	_, err := tx.Exec(ctx, `UPDATE parts p SET state = u.state, done_at = u.done, err = u.err
+FROM unnest($1::text[], $2::int2[], $3::int2[], $4::int2[], $5::timestamptz[], $6::text[]) u(id, part, att, state, done, err)
+WHERE p.message_id = u.id AND p.part = u.part AND p.attempt = u.att AND p.state NOT IN (4, 5, 6)`,
+		ids, parts, atts, states, done, errs)
+	if err != nil {
+		return fmt.Errorf("update parts: %w", err)
+	}
+	return nil
+}
+
+// MessageParts is a message with its latest attempt's part states, locked.
+type MessageParts struct {
+	ID            string
+	State         State
+	Account       string
+	Dest          string
+	Operator      string
+	Parts         int16
+	Attempt       int16
+	PartStates    []State
+	PartSubmitted []time.Time
+}
+
+// LockMessageParts reads messages and their latest attempt's parts, locking
+// the message rows so concurrent receipt batches serialise per message.
+func LockMessageParts(ctx context.Context, tx pgx.Tx, ids []string) (map[string]*MessageParts, error) {
+	rows, err := tx.Query(ctx, `
+SELECT m.id, m.state, m.account, m.dest, coalesce(m.operator, ''), m.parts, p.attempt, p.part, p.state, p.submitted_at
+FROM messages m JOIN parts p ON p.message_id = m.id
+WHERE m.id = ANY($1) AND p.attempt = (SELECT max(attempt) FROM parts x WHERE x.message_id = m.id)
+ORDER BY m.id, p.part
+FOR UPDATE OF m`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("lock message parts: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[string]*MessageParts, len(ids))
+	for rows.Next() {
+		var id, acct, dest, op string
+		var st, pst State
+		var parts, att, part int16
+		var sub time.Time
+		if err := rows.Scan(&id, &st, &acct, &dest, &op, &parts, &att, &part, &pst, &sub); err != nil {
+			return nil, err
+		}
+		mp := out[id]
+		if mp == nil {
+			mp = &MessageParts{ID: id, State: st, Account: acct, Dest: dest, Operator: op, Parts: parts, Attempt: att,
+				PartStates: make([]State, parts), PartSubmitted: make([]time.Time, parts)}
+			out[id] = mp
+		}
+		if int(part) >= 1 && int(part) <= len(mp.PartStates) {
+			mp.PartStates[part-1] = pst
+			mp.PartSubmitted[part-1] = sub
+		}
+	}
+	return out, rows.Err()
+}
+
+// SetMessageStates moves messages to new states (receipts, timeouts).
+func SetMessageStates(ctx context.Context, tx pgx.Tx, ids []string, states []int16, reasons []*string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `UPDATE messages m SET state = u.state, updated_at = now(),
+	final_at = CASE WHEN u.state IN (4, 5, 6, 7) THEN now() END,
+	error_reason = coalesce(u.reason, m.error_reason)
+FROM unnest($1::text[], $2::int2[], $3::text[]) u(id, state, reason) WHERE m.id = u.id`, ids, states, reasons)
+	if err != nil {
+		return fmt.Errorf("set message states: %w", err)
+	}
+	return nil
+}
+
+// EarlyReceipt is a receipt waiting for its submit_sm_resp.
+type EarlyReceipt struct {
+	ID         int64
+	Operator   string
+	Keys       []string
+	SMSCID     string
+	State      State
+	Err        string
+	DoneAt     time.Time
+	ReceivedAt time.Time
+}
+
+// InsertEarly stores receipts that matched nothing yet.
+func InsertEarly(ctx context.Context, tx pgx.Tx, rs []EarlyReceipt) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"early_receipts"},
+		[]string{"operator", "keys", "smsc_id", "state", "err", "done_at", "received_at"},
+		pgx.CopyFromSlice(len(rs), func(i int) ([]any, error) {
+			r := &rs[i]
+			return []any{r.Operator, r.Keys, r.SMSCID, int16(r.State), nullable(r.Err), r.DoneAt, r.ReceivedAt}, nil
+		}))
+	if err != nil {
+		return fmt.Errorf("store early receipts: %w", err)
+	}
+	return nil
+}
+
+// PendingEarly returns the oldest pending early receipts, locked.
+func PendingEarly(ctx context.Context, tx pgx.Tx, limit int) ([]EarlyReceipt, error) {
+	rows, err := tx.Query(ctx, `SELECT id, operator, keys, smsc_id, state, coalesce(err, ''), coalesce(done_at, received_at), received_at
+FROM early_receipts WHERE NOT orphan ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("pending early receipts: %w", err)
+	}
+	defer rows.Close()
+	var out []EarlyReceipt
+	for rows.Next() {
+		var r EarlyReceipt
+		if err := rows.Scan(&r.ID, &r.Operator, &r.Keys, &r.SMSCID, &r.State, &r.Err, &r.DoneAt, &r.ReceivedAt); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// ResolveEarly deletes matched early receipts and marks expired ones orphan.
+func ResolveEarly(ctx context.Context, tx pgx.Tx, matched, orphaned []int64) error {
+	if len(matched) > 0 {
+		if _, err := tx.Exec(ctx, `DELETE FROM early_receipts WHERE id = ANY($1)`, matched); err != nil {
+			return fmt.Errorf("resolve early receipts: %w", err)
+		}
+	}
+	if len(orphaned) > 0 {
+		if _, err := tx.Exec(ctx, `UPDATE early_receipts SET orphan = true WHERE id = ANY($1)`, orphaned); err != nil {
+			return fmt.Errorf("resolve early receipts: %w", err)
+		}
+	}
+	return nil
+}
