@@ -72,12 +72,14 @@ func (a Amount) String() string {
 
 // Append appends the decimal form to dst without allocating beyond dst.
 func (a Amount) Append(dst []byte) []byte {
-	v := int64(a)
-	if v < 0 {
+	// The magnitude is taken as uint64 so that the most negative value,
+	// whose negation overflows int64, prints correctly too.
+	v := uint64(a)
+	if a < 0 {
 		dst = append(dst, '-')
 		v = -v
 	}
-	dst = strconv.AppendInt(dst, v/MicrosPerUnit, 10)
+	dst = strconv.AppendUint(dst, v/MicrosPerUnit, 10)
 	f := v % MicrosPerUnit
 	if f == 0 {
 		return dst
@@ -95,8 +97,8 @@ func (a Amount) Append(dst []byte) []byte {
 	return append(dst, buf[:n]...)
 }
 
-// UnmarshalYAML accepts a YAML number or string; it reads the literal text, so
-// 0.1 stays exactly 0.1.
+// UnmarshalText reads the decimal form. yaml.v3 passes it the literal text
+// of a YAML number or string, so 0.1 in a config stays exactly 0.1.
 func (a *Amount) UnmarshalText(b []byte) error {
 	v, err := ParseAmount(string(b))
 	if err != nil {

@@ -1,6 +1,9 @@
 package billing
 
-import "testing"
+import (
+	"math"
+	"testing"
+)
 
 func TestParseAmount(t *testing.T) {
 	good := map[string]Amount{"0.012": 12000, "12": 12_000_000, "-0.5": -500000, ".5": 500000, "0.0000010": 1, "1.000001": 1_000_001}
@@ -18,7 +21,8 @@ func TestParseAmount(t *testing.T) {
 }
 
 func TestAmountString(t *testing.T) {
-	cases := map[Amount]string{0: "0", 12000: "0.012", 12_000_000: "12", -500000: "-0.5", 1: "0.000001", 30000: "0.03"}
+	cases := map[Amount]string{0: "0", 12000: "0.012", 12_000_000: "12", -500000: "-0.5", 1: "0.000001", 30000: "0.03",
+		math.MinInt64: "-9223372036854.775808", math.MaxInt64: "9223372036854.775807"}
 	for a, want := range cases {
 		if got := a.String(); got != want {
 			t.Errorf("%d.String() = %q; want %q", int64(a), got, want)
