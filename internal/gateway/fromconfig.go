@@ -78,7 +78,7 @@ func operatorFromConfig(oc *config.Operator) (*operatorRT, error) {
 	}
 	rt := &operatorRT{name: oc.Name, concat: concat, gsm7Packed: oc.GSM7Packed, idMode: mode,
 		chargeOnDeliv: oc.ChargeOn == "delivered", retryUnknown: oc.RetryUnknown, failoverAfter: max(oc.FailoverAfter, 1),
-		tempErrors: map[pdu.Status]bool{}, lastPartDLR: false, window: oc.Window, binds: oc.Binds,
+		tempErrors: map[pdu.Status]bool{}, lastPartDLR: oc.DLRLastPartOnly, window: oc.Window, binds: oc.Binds,
 		tps: oc.TPS, systemID: oc.SystemID}
 	for _, s := range oc.TemporaryErrors {
 		rt.tempErrors[pdu.Status(s)] = true
