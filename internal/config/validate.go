@@ -111,13 +111,23 @@ func isDigits(s string, lo, hi int) bool {
 // hostPort checks host:port with a numeric port 1–65535 (host may be empty:
 // all interfaces).
 func (v *validator) hostPort(key, addr string) {
+	v.hostPortMin(key, addr, 1)
+}
+
+// listenAddr is hostPort that also accepts port 0 (an ephemeral port, for
+// tests and the demo).
+func (v *validator) listenAddr(key, addr string) {
+	v.hostPortMin(key, addr, 0)
+}
+
+func (v *validator) hostPortMin(key, addr string, minPort int) {
 	_, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		v.add(key, "want host:port, got %q", addr)
 		return
 	}
-	if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
-		v.add(key, "port must be 1–65535, got %q", port)
+	if p, err := strconv.Atoi(port); err != nil || p < minPort || p > 65535 {
+		v.add(key, "port must be %d–65535, got %q", minPort, port)
 	}
 }
 
@@ -178,7 +188,7 @@ func (v *validator) postgres() {
 func (v *validator) http() {
 	h := v.c.HTTP
 	if v.required("http.listen", h.Listen) {
-		v.hostPort("http.listen", h.Listen)
+		v.listenAddr("http.listen", h.Listen)
 	}
 	for i, t := range h.Tokens {
 		key := fmt.Sprintf("http.tokens[%d]", i)

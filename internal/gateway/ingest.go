@@ -43,7 +43,7 @@ type dlqRecord struct {
 
 const dlqValueLimit = 64 << 10
 
-func newDLQMessage(topic string, rec kafka.Message, reason string, now time.Time) kafka.Message {
+func newDLQMessage(rec kafka.Message, reason string, now time.Time) kafka.Message {
 	v := rec.Value
 	truncated := false
 	if len(v) > dlqValueLimit {
@@ -60,7 +60,7 @@ func newDLQMessage(topic string, rec kafka.Message, reason string, now time.Time
 		d.ValueBase64 = &s
 	}
 	b, _ := jsonMarshal(d)
-	return kafka.Message{Topic: topic, Key: rec.Key, Value: b}
+	return kafka.Message{Key: rec.Key, Value: b}
 }
 
 // prepare validates every record of a batch and sorts it into rows,
@@ -78,12 +78,14 @@ func (g *Gateway) prepare(recs []kafka.Message, now time.Time) *ingestBatch {
 			if !errors.As(err, &inv) {
 				detail = "internal: " + detail
 			}
-			b.dlq = append(b.dlq, newDLQMessage(g.opts.Topics.DLQ, *rec, detail, now))
+			b.dlq = append(b.dlq, newDLQMessage(*rec, detail, now))
 			if id != "" {
 				ev := statusEvent{ID: id, Account: accountOf(rec.Value), Status: "rejected", Reason: "invalid", Detail: detail, At: now}
 				b.events = append(b.events, store.OutboxRow{Topic: store.TopicStatus, Key: id, Payload: ev.appendJSON(nil)})
 			}
 			g.metrics.ingested.WithLabelValues("invalid").Inc()
+			g.log.Debug("invalid record to the DLQ", zap.String("id", id), zap.Int("partition", rec.Partition),
+				zap.Int64("offset", rec.Offset), zap.String("reason", detail))
 			continue
 		}
 		b.msgs = append(b.msgs, *m)
