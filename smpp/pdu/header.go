@@ -66,11 +66,15 @@ func (e *FrameError) Unwrap() error { return e.Err }
 // one above maxLen is read and discarded and returned as a *FrameError
 // wrapping ErrTooLarge, so the caller can answer it and keep the bind.
 func ReadFrame(r io.Reader, buf []byte, maxLen int) (Header, []byte, []byte, error) {
-	var hb [HeaderLen]byte
-	if _, err := io.ReadFull(r, hb[:]); err != nil {
+	// The header is read into buf (not a local array, which would escape
+	// through io.Reader and cost an allocation per PDU).
+	if cap(buf) < HeaderLen {
+		buf = make([]byte, HeaderLen, 512)
+	}
+	if _, err := io.ReadFull(r, buf[:HeaderLen]); err != nil {
 		return Header{}, nil, buf, err
 	}
-	h, _ := ParseHeader(hb[:])
+	h, _ := ParseHeader(buf[:HeaderLen])
 	if h.Length < HeaderLen || h.Length > 64<<20 {
 		return h, nil, buf, fmt.Errorf("%w: %d", ErrBadLength, h.Length)
 	}

@@ -68,6 +68,9 @@ func (s Status) Error() string {
 	return fmt.Sprintf("command_status 0x%08X", uint32(s))
 }
 
+// String is Error, so a Status can be logged as a fmt.Stringer.
+func (s Status) String() string { return s.Error() }
+
 // Hex renders the status as the contract's error.code, e.g. "0x0000000B".
 func (s Status) Hex() string { return fmt.Sprintf("0x%08X", uint32(s)) }
 
