@@ -1,0 +1,292 @@
+// Command pipeline measures smsgate end to end on this machine: N messages
+// pre-loaded into sms.submit (embedded Kafka-protocol broker), two simulated
+// operators, Postgres as the durable queue, and smsgate itself as a separate
+// process (so its RSS and CPU are its own). It prints one table row per run.
+//
+//	go run ./benchmarks/pipeline -n 1000000 -bin bin/smsgate
+//
+// Modes: -receipts (a receipt for every message, correlated and published),
+// -latency R (instead of a pre-loaded queue, produce at R msg/s for
+// -duration and report Kafka-append → submit_sm latency percentiles),
+// -stall (operator A stops answering; B's throughput is reported).
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/smsgate/smsgate/internal/store"
+	"github.com/smsgate/smsgate/pkg/kafkabroker"
+	"github.com/smsgate/smsgate/pkg/smppsim"
+)
+
+func main() {
+	n := flag.Int("n", 200000, "messages")
+	bin := flag.String("bin", "bin/smsgate", "smsgate binary")
+	receipts := flag.Bool("receipts", false, "a receipt for every message")
+	binds := flag.Int("binds", 2, "binds per operator")
+	window := flag.Int("window", 100, "window per bind")
+	latency := flag.Int("latency", 0, "fixed produce rate (msg/s) for a latency run; 0 = pre-loaded queue")
+	duration := flag.Duration("duration", 30*time.Second, "latency run length")
+	stall := flag.Bool("stall", false, "operator A stops answering; measure operator B")
+	timeout := flag.Duration("timeout", 10*time.Minute, "give up after")
+	flag.Parse()
+	if err := run(*n, *bin, *receipts, *binds, *window, *latency, *duration, *stall, *timeout); err != nil {
+		fmt.Fprintln(os.Stderr, "pipeline:", err)
+		os.Exit(1)
+	}
+}
+
+func run(n int, bin string, receipts bool, binds, window, latencyRate int, duration time.Duration, stall bool, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var rb [4]byte
+	_, _ = rand.Read(rb[:])
+	dsn := "postgres://postgres@127.0.0.1:5432/smsgate_bench_" + hex.EncodeToString(rb[:]) + "?sslmode=disable"
+	if err := store.EnsureDatabase(ctx, dsn); err != nil {
+		return err
+	}
+	defer store.DropDatabase(context.Background(), dsn)
+
+	broker, err := kafkabroker.Start(kafkabroker.Options{Addr: "127.0.0.1:0", Topics: map[string]int{
+		"sms.submit": 8, "sms.status": 8, "sms.mo": 1, "sms.dlq": 1}})
+	if err != nil {
+		return err
+	}
+	defer broker.Close()
+	record := latencyRate > 0
+	simOpts := smppsim.Options{Addr: "127.0.0.1:0", NoReceipts: !receipts, RecordSubmits: record, MaxRecorded: 10_000_000}
+	a, err := smppsim.Start(simOpts)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	b, err := smppsim.Start(simOpts)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+
+	dir, err := os.MkdirTemp("", "smsgate-bench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	cfgPath := filepath.Join(dir, "smsgate.yml")
+	ah, ap, _ := net.SplitHostPort(a.Addr())
+	bh, bp, _ := net.SplitHostPort(b.Addr())
+	cfg := fmt.Sprintf(`kafka: {brokers: [%q], group: bench}
+postgres: {dsn: %q}
+http: {listen: "127.0.0.1:0"}
+operators:
+  - {name: opa, host: %s, port: %s, system_id: acme, password: pw, binds: %d, window: %d, tps: 1000000}
+  - {name: opb, host: %s, port: %s, system_id: acme, password: pw, binds: %d, window: %d, tps: 1000000}
+routes:
+  - {prefix: "99559", operator: opa, cost: 0.01, currency: EUR}
+  - {prefix: "99532", operator: opb, cost: 0.01, currency: EUR}
+accounts:
+  - {name: acme, senders: [ACME], rates: [{prefix: "995", price: 0.03, currency: EUR}]}
+dlr: {timeout: 1h}
+`, broker.Addrs()[0], dsn, ah, ap, binds, window, bh, bp, binds, window)
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		return err
+	}
+
+	produced := map[string]time.Time{}
+	var pmu sync.Mutex
+	w := &kafka.Writer{Addr: kafka.TCP(broker.Addrs()...), Topic: "sms.submit", Balancer: &kafka.Hash{},
+		RequiredAcks: kafka.RequireAll, BatchTimeout: 2 * time.Millisecond, BatchSize: 5000}
+	defer w.Close()
+	mk := func(i int) kafka.Message {
+		prefix := "99559"
+		if i%2 == 1 {
+			prefix = "99532"
+		}
+		id := "b" + strconv.Itoa(i)
+		v := `{"id":"` + id + `","account":"acme","from":"ACME","to":"` + prefix + fmt.Sprintf("%07d", i%10_000_000) + `","text":"Your code is 123456. It expires in 5 minutes."}`
+		return kafka.Message{Key: []byte(id), Value: []byte(v)}
+	}
+	if stall {
+		a.SetStopAnswering(true)
+	}
+	if !record {
+		t0 := time.Now()
+		const chunk = 20000
+		for i := 0; i < n; i += chunk {
+			batch := make([]kafka.Message, 0, chunk)
+			for j := i; j < min(i+chunk, n); j++ {
+				batch = append(batch, mk(j))
+			}
+			if err := w.WriteMessages(ctx, batch...); err != nil {
+				return fmt.Errorf("produce: %w", err)
+			}
+		}
+		fmt.Fprintf(os.Stderr, "pre-loaded %d records in %s\n", n, time.Since(t0).Round(time.Millisecond))
+	}
+
+	cmd := exec.CommandContext(ctx, bin, "run", "-config", cfgPath, "-log-level", "warn")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	defer func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			_ = cmd.Process.Kill()
+		}
+	}()
+	pid := cmd.Process.Pid
+	var peakRSS int64
+	total := func() uint64 { return a.Stats().Submits + b.Stats().Submits }
+	if record {
+		go func() {
+			tick := time.NewTicker(time.Second / 100)
+			defer tick.Stop()
+			per := max(latencyRate/100, 1)
+			end := time.Now().Add(duration)
+			i := 0
+			for time.Now().Before(end) && ctx.Err() == nil {
+				<-tick.C
+				batch := make([]kafka.Message, per)
+				now := time.Now()
+				pmu.Lock()
+				for j := range batch {
+					batch[j] = mk(i)
+					produced[string(batch[j].Key)] = now
+					i++
+				}
+				pmu.Unlock()
+				if err := w.WriteMessages(ctx, batch...); err != nil {
+					return
+				}
+			}
+		}()
+		n = int(float64(latencyRate) * duration.Seconds())
+	}
+	start := time.Now()
+	var firstAt time.Time
+	var lastCount uint64
+	var cpuStart float64
+	target := uint64(n)
+	if stall {
+		target = uint64(n / 2)
+	}
+	for {
+		time.Sleep(100 * time.Millisecond)
+		if rss := readRSS(pid); rss > peakRSS {
+			peakRSS = rss
+		}
+		c := total()
+		if stall {
+			c = b.Stats().Submits
+		}
+		if firstAt.IsZero() && c > 0 {
+			firstAt = time.Now()
+			cpuStart = readCPU(pid)
+		}
+		lastCount = c
+		if c >= target {
+			break
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("timed out with %d/%d submitted", c, target)
+		}
+	}
+	if receipts {
+		deadline := time.Now().Add(2 * time.Minute)
+		for a.Stats().ReceiptsAcked+b.Stats().ReceiptsAcked < target && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Millisecond)
+			if rss := readRSS(pid); rss > peakRSS {
+				peakRSS = rss
+			}
+		}
+	}
+	elapsed := time.Since(firstAt)
+	cpu := readCPU(pid) - cpuStart
+	rate := float64(lastCount) / elapsed.Seconds()
+	mode := "submit"
+	if receipts {
+		mode = "receipts"
+	}
+	if stall {
+		mode = "stall-A"
+	}
+	fmt.Printf("| %s | %d | %d×%d | %.0f | %.1f s | %d MB | %.2f | %s |\n", mode, lastCount, binds, window, rate,
+		elapsed.Seconds(), peakRSS>>20, cpu/float64(lastCount)*100000, time.Since(start).Round(time.Second))
+	if receipts {
+		fmt.Printf("receipts acked by gateway: %d\n", a.Stats().ReceiptsAcked+b.Stats().ReceiptsAcked)
+	}
+	if record {
+		var lat []time.Duration
+		pmu.Lock()
+		for _, s := range append(a.Submits(), b.Submits()...) {
+			if t, ok := produced[idFromDest(s.Dest)]; ok && !t.IsZero() {
+				lat = append(lat, s.ReceivedAt.Sub(t))
+			}
+		}
+		pmu.Unlock()
+		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+		if len(lat) > 0 {
+			q := func(p float64) time.Duration { return lat[int(p*float64(len(lat)-1))] }
+			fmt.Printf("latency Kafka append → submit_sm at %d msg/s: n=%d p50=%s p99=%s p999=%s\n", latencyRate, len(lat),
+				q(0.5).Round(time.Microsecond), q(0.99).Round(time.Microsecond), q(0.999).Round(time.Microsecond))
+		}
+	}
+	return nil
+}
+
+// idFromDest recovers the message id from the destination (the benchmark
+// encodes i in the last 7 digits).
+func idFromDest(dest string) string {
+	i, _ := strconv.Atoi(dest[5:])
+	return "b" + strconv.Itoa(i)
+}
+
+func readRSS(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmRSS:") {
+			f := strings.Fields(line)
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// readCPU returns user+system CPU seconds of pid.
+func readCPU(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (ut + st) / 100
+}
+
+var _ = json.Marshal
