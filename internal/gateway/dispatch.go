@@ -116,19 +116,45 @@ func (d *dispatcher) run(ctx context.Context) error {
 			continue
 		}
 		now := time.Now()
+		var unsent []string
 		for i := range claimed {
+			if ctx.Err() != nil {
+				unsent = append(unsent, claimed[i].ID)
+				continue
+			}
 			m := &inflightMsg{c: claimed[i], operator: d.op.name, claimedAt: now}
 			if !d.start(ctx, m, now) {
 				continue
 			}
 			for idx := range m.parts {
 				if err := d.submit(ctx, m, idx); err != nil {
-					break // ctx ended: the message stays Sending and is recovered as Unknown-or-requeued
+					if idx == 0 {
+						// Shutting down before any part went out: safe to queue again.
+						unsent = append(unsent, m.c.ID)
+					}
+					// A message cut after some parts stays Sending and is
+					// resolved as unknown after the restart (never resent).
+					break
 				}
 			}
 		}
+		d.release(unsent)
 	}
 	return nil
+}
+
+// release gives claimed messages that never reached the wire back to the
+// queue (graceful shutdown), so a restart sends them instead of reporting
+// them unknown.
+func (d *dispatcher) release(ids []string) {
+	if len(ids) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := store.Release(ctx, d.g.store.Pool, ids); err != nil {
+		d.g.log.Warn("could not release unsent claims; they will be recovered as unknown", zap.Int("messages", len(ids)), zap.Error(err))
+	}
 }
 
 func (d *dispatcher) wait(ctx context.Context, t *time.Timer, dur time.Duration) {

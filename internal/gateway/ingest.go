@@ -129,6 +129,10 @@ func (g *Gateway) validate(t *tables, rec *kafka.Message, now time.Time) (*store
 	if err := checkSender(sr.From); err != nil {
 		return nil, id, err
 	}
+	sender := sr.From
+	if len(sender) > 1 && sender[0] == '+' && isDigits(sender[1:]) {
+		sender = sender[1:] // numeric senders travel as digits with TON international
+	}
 	text, err := fillPlaceholders(*sr.Text, sr.Params)
 	if err != nil {
 		return nil, id, err
@@ -149,7 +153,7 @@ func (g *Gateway) validate(t *tables, rec *kafka.Message, now time.Time) (*store
 		return nil, id, invalid("text needs %d parts, limits.max_parts is %d", parts, t.maxParts)
 	}
 	m := &store.Message{
-		ID: sr.ID, Account: sr.Account, Sender: sr.From, Dest: dest, Body: text, Encoding: int16(enc),
+		ID: sr.ID, Account: sr.Account, Sender: sender, Dest: dest, Body: text, Encoding: int16(enc),
 		DLR: sr.DLR == nil || *sr.DLR, SendAt: now, ExpiresAt: sr.ExpiresAt, ForcedRoute: sr.Route,
 		Parts: int16(parts), State: store.Queued, SrcPartition: int32(rec.Partition), SrcOffset: rec.Offset,
 	}
@@ -493,4 +497,13 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	case <-t.C:
 		return true
 	}
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }

@@ -98,3 +98,13 @@ LIMIT $4`, self, selfStarted, staleAfter.Seconds(), limit)
 	}
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
+
+// Release returns claimed messages that were never written to a bind to the
+// queue (graceful shutdown).
+func Release(ctx context.Context, q Querier, ids []string) error {
+	if _, err := execQ(ctx, q, `UPDATE messages SET state = 0, owner = NULL, attempts = greatest(attempts - 1, 0), updated_at = now()
+WHERE id = ANY($1) AND state = 1`, ids); err != nil {
+		return fmt.Errorf("release claims: %w", err)
+	}
+	return nil
+}
