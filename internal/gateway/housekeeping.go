@@ -33,6 +33,8 @@ func (g *Gateway) housekeeping(ctx context.Context) error {
 		if n%4 == 0 {
 			g.job(ctx, "orphaned claims", g.recoverOrphans)
 			g.job(ctx, "reroute", g.rerouteDown)
+		}
+		if n%10 == 0 {
 			g.job(ctx, "queue gauges", g.sampleQueues)
 		}
 		if n%20 == 0 {

@@ -30,11 +30,15 @@ ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED`, before, limit)
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
-// QueueDepth counts messages per operator and state (for gauges). States
-// that only grow (final) are left out: counting them scans history.
+// QueueDepth counts messages per operator and state (for gauges). Each
+// state is counted through its partial index, so the cost follows the
+// live queue, not the history of final messages.
 func QueueDepth(ctx context.Context, q Querier) (map[[2]string]int64, error) {
-	rows, err := q.Query(ctx, `SELECT coalesce(operator, ''), state, count(*) FROM messages
-WHERE state IN (0, 1, 2, 3, 8, 9) GROUP BY 1, 2`)
+	rows, err := q.Query(ctx, `
+SELECT coalesce(operator, ''), 0::int2, count(*) FROM messages WHERE state = 0 GROUP BY 1
+UNION ALL SELECT coalesce(operator, ''), 1::int2, count(*) FROM messages WHERE state = 1 GROUP BY 1
+UNION ALL SELECT coalesce(operator, ''), 9::int2, count(*) FROM messages WHERE state = 9 GROUP BY 1
+UNION ALL SELECT coalesce(operator, ''), 8::int2, count(*) FROM messages WHERE state = 8 GROUP BY 1`)
 	if err != nil {
 		return nil, fmt.Errorf("queue depth: %w", err)
 	}

@@ -79,35 +79,48 @@ func UpdateMessages(ctx context.Context, tx pgx.Tx, ups []MessageUpdate) (map[st
 			sendAts[i] = &t
 		}
 	}
+	// dup_pending is returned as stored (RETURNING shows the new row, and
+	// this statement leaves the column alone): a self-join to read the old
+	// value doubled the cost of the hot path. The rare rows with pending
+	// duplicates are reset in a second statement.
 	rows, err := tx.Query(ctx, `
 UPDATE messages m SET state = u.state, operator = u.op, owner = NULL, updated_at = now(),
 	tried = CASE WHEN u.tried = '' THEN '{}'::text[] ELSE string_to_array(u.tried, ',') END,
 	error_reason = u.reason, error_code = u.code, error_detail = u.detail,
 	send_at = coalesce(u.send_at, m.send_at),
-	final_at = CASE WHEN u.state IN (4, 5, 6, 7) THEN now() END,
-	dup_pending = CASE WHEN u.state IN (0, 9) THEN m.dup_pending ELSE 0 END
-FROM (SELECT x.*, old.dup_pending AS old_dup FROM unnest($1::text[], $2::int2[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[])
-	AS x(id, state, op, tried, reason, code, detail, send_at)
-	JOIN messages old ON old.id = x.id) u
+	final_at = CASE WHEN u.state IN (4, 5, 6, 7) THEN now() END
+FROM unnest($1::text[], $2::int2[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[])
+	AS u(id, state, op, tried, reason, code, detail, send_at)
 WHERE m.id = u.id
-RETURNING m.id, u.old_dup, u.state`, ids, states, ops, tried, reasons, codes, details, sendAts)
+RETURNING m.id, m.dup_pending, m.state`, ids, states, ops, tried, reasons, codes, details, sendAts)
 	if err != nil {
 		return nil, fmt.Errorf("update messages: %w", err)
 	}
-	defer rows.Close()
 	dups := map[string]int{}
+	var reset []string
 	for rows.Next() {
 		var id string
-		var old int32
+		var pending int32
 		var st int16
-		if err := rows.Scan(&id, &old, &st); err != nil {
+		if err := rows.Scan(&id, &pending, &st); err != nil {
+			rows.Close()
 			return nil, err
 		}
-		if old > 0 && st != 0 && st != 9 {
-			dups[id] = int(old)
+		if pending > 0 && st != 0 && st != 9 {
+			dups[id] = int(pending)
+			reset = append(reset, id)
 		}
 	}
-	return dups, rows.Err()
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("update messages: %w", err)
+	}
+	if len(reset) > 0 {
+		if _, err := tx.Exec(ctx, `UPDATE messages SET dup_pending = 0 WHERE id = ANY($1)`, reset); err != nil {
+			return nil, fmt.Errorf("reset duplicates: %w", err)
+		}
+	}
+	return dups, nil
 }
 
 // LedgerRow is one billed part.

@@ -36,6 +36,7 @@ CREATE TABLE messages (
 CREATE INDEX messages_ready ON messages (operator, priority DESC, seq) WHERE state = 0;
 -- Scheduled (send_at in the future, quiet hours, back-off): promoted by time.
 CREATE INDEX messages_scheduled ON messages (send_at) WHERE state = 9;
+CREATE INDEX messages_held ON messages (operator) WHERE state = 8;
 -- In flight: recovered after a crash of their owner.
 CREATE INDEX messages_sending ON messages (owner) WHERE state = 1;
 -- Awaiting receipts: swept by dlr.timeout.
