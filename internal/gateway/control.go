@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sort"
 	"time"
 
 	"github.com/smsgate/smsgate/internal/config"
@@ -57,4 +58,35 @@ func (g *Gateway) Ready(ctx context.Context) error {
 		}
 	}
 	return errors.New("no bind is up")
+}
+
+// OperatorLive is one operator's live state for the status page.
+type OperatorLive struct {
+	Name        string  `json:"name"`
+	State       string  `json:"state"` // up, down, throttled
+	BindsUp     int     `json:"binds_up"`
+	BindsWanted int     `json:"binds_wanted"`
+	InFlight    int     `json:"in_flight"`
+	WindowCap   int     `json:"window_cap"`
+	TPSLimit    float64 `json:"tps_limit"`
+	TPSRate     float64 `json:"tps_rate"`
+}
+
+// Live reports each operator's binds, window and state (for the page).
+func (g *Gateway) Live() any {
+	out := make([]OperatorLive, 0, len(g.pools))
+	for name, p := range g.pools {
+		st := p.Stats()
+		state := "up"
+		switch {
+		case st.BindsUp == 0:
+			state = "down"
+		case st.Throttled:
+			state = "throttled"
+		}
+		out = append(out, OperatorLive{Name: name, State: state, BindsUp: st.BindsUp, BindsWanted: st.BindsWanted,
+			InFlight: st.InFlight, WindowCap: st.WindowCap, TPSLimit: st.TPSLimit, TPSRate: st.TPSRate})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
 }

@@ -185,6 +185,7 @@ func (g *Gateway) expireReceipts() error {
 			if v, ok := views[id]; ok {
 				ev := g.eventFromView(v, now)
 				events = append(events, store.OutboxRow{Topic: store.TopicStatus, Key: id, Payload: ev.appendJSON(nil)})
+				g.metrics.finals.WithLabelValues(v.Operator, "expired").Inc()
 			}
 		}
 		g.metrics.dlrTimeouts.Add(float64(len(ids)))

@@ -281,6 +281,9 @@ func (g *Gateway) applyReceipts(ctx context.Context, tx pgx.Tx, rs []parsedRecei
 		}
 		agg := aggregate(mp.PartStates, op != nil && op.lastPartDLR)
 		if agg != mp.State && mp.State.Advances(agg) {
+			if agg.Final() {
+				g.metrics.finals.WithLabelValues(mp.Operator, agg.String()).Inc()
+			}
 			chIDs = append(chIDs, id)
 			chStates = append(chStates, int16(agg))
 			chReasons = append(chReasons, nil)

@@ -20,6 +20,7 @@ type metrics struct {
 	optouts        *prometheus.CounterVec // action: stop, start
 	queueDepth     *prometheus.GaugeVec   // operator, state
 	dlrTimeouts    prometheus.Counter
+	finals         *prometheus.CounterVec // operator, status: final states reached after submission
 	recovered      *prometheus.CounterVec // what: unknown
 }
 
@@ -53,12 +54,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Messages in Postgres by operator and state (sampled)."}, []string{"operator", "state"}),
 		dlrTimeouts: prometheus.NewCounter(prometheus.CounterOpts{Name: "smsgate_dlr_timeouts_total",
 			Help: "Messages expired with dlr_timeout."}),
+		finals: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "smsgate_messages_final_total",
+			Help: "Messages reaching a final state after submission (delivered, undeliverable, expired)."}, []string{"operator", "status"}),
 		recovered: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "smsgate_recovered_claims_total",
 			Help: "Claims of dead instances resolved after a crash."}, []string{"as"}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.ingested, m.ingestRetries, m.dlq, m.submits, m.failovers, m.published, m.dbBatch,
-			m.receipts, m.receiptLatency, m.mo, m.optouts, m.queueDepth, m.dlrTimeouts, m.recovered)
+			m.receipts, m.receiptLatency, m.mo, m.optouts, m.queueDepth, m.dlrTimeouts, m.recovered, m.finals)
 	}
 	return m
 }

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/oklog/run"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.uber.org/zap"
+
+	"github.com/smsgate/smsgate/internal/config"
+	"github.com/smsgate/smsgate/internal/gateway"
+	"github.com/smsgate/smsgate/internal/store"
+	"github.com/smsgate/smsgate/internal/web"
+)
+
+func init() {
+	register("run", "run the gateway", runGateway)
+	register("migrate", "apply database migrations", runMigrate)
+}
+
+func runGateway(ctx context.Context, args []string) error {
+	fs := newFlagSet("run")
+	path := fs.String("config", "smsgate.yml", "config file")
+	level := fs.String("log-level", "", "log level (overrides log.level)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		return err
+	}
+	if *level != "" {
+		cfg.Log.Level = *level
+	}
+	log, err := newLogger(cfg.Log.Level)
+	if err != nil {
+		return err
+	}
+	defer log.Sync() //nolint:errcheck // nothing to do about a failed sync at exit
+	return serve(ctx, cfg, *path, log, nil)
+}
+
+// serve runs the gateway and its HTTP server until ctx ends. reg may be nil
+// (a fresh registry with Go and process collectors is made).
+func serve(ctx context.Context, cfg *config.Config, path string, log *zap.Logger, reg *prometheus.Registry) error {
+	st, err := store.Open(ctx, cfg.Postgres.DSN, 16)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		return err
+	}
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	gw, err := gateway.New(cfg, st, gateway.Options{Logger: log, Registerer: reg})
+	if err != nil {
+		return err
+	}
+	srv := web.New(web.Options{Listen: cfg.HTTP.Listen, Tokens: cfg.HTTP.Tokens, Gatherer: reg, Store: st,
+		Ready: gw.Ready, Live: gw.Live, Logger: log, ShowMessageText: cfg.HTTP.ShowMessageText})
+
+	var g run.Group
+	gctx, cancelGW := context.WithCancel(context.WithoutCancel(ctx))
+	g.Add(func() error { return gw.Run(gctx) }, func(error) { cancelGW() })
+	wctx, cancelWeb := context.WithCancel(context.WithoutCancel(ctx))
+	g.Add(func() error { return srv.Run(wctx) }, func(error) { cancelWeb() })
+	// Signals: the context (SIGINT/SIGTERM) stops; SIGHUP reloads routes and rates.
+	sctx, cancelSig := context.WithCancel(ctx)
+	g.Add(func() error {
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		for {
+			select {
+			case <-sctx.Done():
+				return nil
+			case <-hup:
+				if err := reload(gw, path, log); err != nil {
+					log.Error("reload refused; the running tables stay", zap.Error(err))
+				}
+			}
+		}
+	}, func(error) { cancelSig() })
+	log.Info("smsgate running", zap.String("http", cfg.HTTP.Listen), zap.Int("operators", len(cfg.Operators)))
+	err = g.Run()
+	if errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	return err
+}
+
+func reload(gw *gateway.Gateway, path string, log *zap.Logger) error {
+	if path == "" {
+		return errors.New("no config file to reload")
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		return err
+	}
+	if err := gw.Reload(cfg); err != nil {
+		return err
+	}
+	log.Info("routes and rates reloaded", zap.String("config", path))
+	return nil
+}
+
+func runMigrate(ctx context.Context, args []string) error {
+	fs := newFlagSet("migrate")
+	path := fs.String("config", "smsgate.yml", "config file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, cfg.Postgres.DSN, 2)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	start := time.Now()
+	if err := st.Migrate(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "migrations applied in %s\n", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// newLogger builds a production zap logger at level, sampled so hot-path
+// warnings cannot flood the output.
+func newLogger(level string) (*zap.Logger, error) {
+	cfg := zap.NewProductionConfig()
+	if level == "" {
+		level = "info"
+	}
+	lvl, err := zap.ParseAtomicLevel(level)
+	if err != nil {
+		return nil, fmt.Errorf("log level %q: %w", level, err)
+	}
+	cfg.Level = lvl
+	cfg.Sampling = &zap.SamplingConfig{Initial: 100, Thereafter: 100}
+	return cfg.Build()
+}

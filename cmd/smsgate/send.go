@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/smsgate/smsgate/internal/config"
+)
+
+func init() {
+	register("send", "produce one message to sms.submit", runSend)
+}
+
+func runSend(ctx context.Context, args []string) error {
+	fs := newFlagSet("send")
+	path := fs.String("config", "smsgate.yml", "config file (for brokers and topic)")
+	brokers := fs.String("brokers", "", "Kafka brokers, comma-separated (overrides the config)")
+	id := fs.String("id", "", "message id (default: random)")
+	account := fs.String("account", "", "account (default: the config's first account)")
+	from := fs.String("from", "", "sender (default: the account's first sender)")
+	to := fs.String("to", "", "destination number (required)")
+	text := fs.String("text", "", "message text (required)")
+	kind := fs.String("kind", "", "transactional or marketing")
+	prio := fs.Int("priority", 0, "priority 0-9")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *to == "" || *text == "" {
+		return errors.New("-to and -text are required")
+	}
+	var bs []string
+	topic := "sms.submit"
+	if cfg, err := config.Load(*path); err == nil {
+		bs, topic = cfg.Kafka.Brokers, cfg.Kafka.Topics.Submit
+		if *account == "" && len(cfg.Accounts) > 0 {
+			*account = cfg.Accounts[0].Name
+			if *from == "" && len(cfg.Accounts[0].Senders) > 0 {
+				*from = cfg.Accounts[0].Senders[0]
+			}
+		}
+	} else if *brokers == "" {
+		return err
+	}
+	if *brokers != "" {
+		bs = splitComma(*brokers)
+	}
+	if *id == "" {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		*id = "cli-" + hex.EncodeToString(b[:])
+	}
+	rec := map[string]any{"id": *id, "account": *account, "from": *from, "to": *to, "text": *text}
+	if *kind != "" {
+		rec["kind"] = *kind
+	}
+	if *prio != 0 {
+		rec["priority"] = *prio
+	}
+	value, _ := json.Marshal(rec)
+	w := &kafka.Writer{Addr: kafka.TCP(bs...), Topic: topic, RequiredAcks: kafka.RequireAll,
+		BatchTimeout: time.Millisecond, AllowAutoTopicCreation: true}
+	defer w.Close()
+	wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := w.WriteMessages(wctx, kafka.Message{Key: []byte(*id), Value: value}); err != nil {
+		return fmt.Errorf("produce to %s: %w", topic, err)
+	}
+	fmt.Fprintf(os.Stdout, "%s\n", *id)
+	return nil
+}
+
+func splitComma(s string) []string {
+	var out []string
+	start := 0
+	for i := 0; i <= len(s); i++ {
+		if i == len(s) || s[i] == ',' {
+			if i > start {
+				out = append(out, s[start:i])
+			}
+			start = i + 1
+		}
+	}
+	return out
+}

@@ -1,0 +1,218 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/smsgate/smsgate/billing"
+)
+
+// ExportQuery selects rows for an export: [From, To), optional filters.
+type ExportQuery struct {
+	From, To time.Time
+	Account  string
+	Operator string
+}
+
+// exportFetch is how many rows one FETCH brings: memory stays constant
+// whatever the export's size.
+const exportFetch = 5000
+
+// cursor streams a query through a server-side cursor inside a read-only
+// transaction.
+type cursor struct {
+	ctx  context.Context
+	tx   pgx.Tx
+	rows pgx.Rows
+	n    int
+	done bool
+}
+
+func openCursor(ctx context.Context, s *Store, sql string, args ...any) (*cursor, error) {
+	tx, err := s.Pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly, IsoLevel: pgx.RepeatableRead})
+	if err != nil {
+		return nil, fmt.Errorf("export: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `DECLARE export_cur NO SCROLL CURSOR FOR `+sql, args...); err != nil {
+		_ = tx.Rollback(ctx)
+		return nil, fmt.Errorf("export: %w", err)
+	}
+	return &cursor{ctx: ctx, tx: tx}, nil
+}
+
+// next advances to the next row, fetching a new block when needed.
+func (c *cursor) next() (pgx.Rows, error) {
+	for {
+		if c.done {
+			return nil, io.EOF
+		}
+		if c.rows == nil {
+			rows, err := c.tx.Query(c.ctx, fmt.Sprintf(`FETCH %d FROM export_cur`, exportFetch))
+			if err != nil {
+				return nil, fmt.Errorf("export fetch: %w", err)
+			}
+			c.rows, c.n = rows, 0
+		}
+		if c.rows.Next() {
+			c.n++
+			return c.rows, nil
+		}
+		c.rows.Close()
+		if err := c.rows.Err(); err != nil {
+			return nil, fmt.Errorf("export fetch: %w", err)
+		}
+		if c.n < exportFetch {
+			c.done = true
+		}
+		c.rows = nil
+	}
+}
+
+// Close ends the cursor's transaction.
+func (c *cursor) Close() error {
+	if c.rows != nil {
+		c.rows.Close()
+	}
+	return c.tx.Rollback(context.WithoutCancel(c.ctx))
+}
+
+// BillingCursor streams billing export rows (billing.BillingSource).
+type BillingCursor struct{ c *cursor }
+
+// BillingRows opens the billing export of q: one row per billed part, in
+// submitted_at order; status is the part's current status.
+func (s *Store) BillingRows(ctx context.Context, q ExportQuery) (*BillingCursor, error) {
+	c, err := openCursor(ctx, s, `
+SELECT l.message_id, l.part, l.account, l.operator, l.destination, l.country_prefix, l.submitted_at,
+	CASE p.state WHEN 2 THEN 'submitted' WHEN 3 THEN 'unknown' WHEN 4 THEN 'delivered'
+		WHEN 5 THEN 'undeliverable' WHEN 6 THEN 'expired' ELSE l.status END,
+	l.cost::text, l.price::text, l.currency
+FROM ledger l
+LEFT JOIN parts p ON p.message_id = l.message_id AND p.part = l.part AND p.attempt = l.attempt
+WHERE l.submitted_at >= $1 AND l.submitted_at < $2
+	AND ($3 = '' OR l.account = $3) AND ($4 = '' OR l.operator = $4)
+ORDER BY l.submitted_at, l.message_id, l.part, l.attempt`, q.From, q.To, q.Account, q.Operator)
+	if err != nil {
+		return nil, err
+	}
+	return &BillingCursor{c: c}, nil
+}
+
+// Next fills r with the next row; io.EOF at the end.
+func (b *BillingCursor) Next(r *billing.BillingRow) error {
+	rows, err := b.c.next()
+	if err != nil {
+		return err
+	}
+	var part int16
+	var cost, price string
+	if err := rows.Scan(&r.MessageID, &part, &r.Account, &r.Operator, &r.Destination, &r.CountryPrefix,
+		&r.SubmittedAt, &r.Status, &cost, &price, &r.Currency); err != nil {
+		return fmt.Errorf("export row: %w", err)
+	}
+	r.Part = int(part)
+	if r.Cost, err = billing.ParseAmount(cost); err != nil {
+		return fmt.Errorf("export row %s/%d cost: %w", r.MessageID, r.Part, err)
+	}
+	if r.Price, err = billing.ParseAmount(price); err != nil {
+		return fmt.Errorf("export row %s/%d price: %w", r.MessageID, r.Part, err)
+	}
+	return nil
+}
+
+// Close releases the cursor.
+func (b *BillingCursor) Close() error { return b.c.Close() }
+
+// MOCursor streams received messages (billing.MOSource).
+type MOCursor struct{ c *cursor }
+
+// MORows opens the MO export of q in received_at order (Account filters
+// on the short codes the account owns is not applied: MO belong to
+// operators and numbers).
+func (s *Store) MORows(ctx context.Context, q ExportQuery) (*MOCursor, error) {
+	c, err := openCursor(ctx, s, `
+SELECT id, received_at, operator, src, dst, body, coalesce(keyword, ''), parts FROM mo
+WHERE received_at >= $1 AND received_at < $2 AND ($3 = '' OR operator = $3)
+ORDER BY received_at, id`, q.From, q.To, q.Operator)
+	if err != nil {
+		return nil, err
+	}
+	return &MOCursor{c: c}, nil
+}
+
+// Next fills r with the next row; io.EOF at the end.
+func (m *MOCursor) Next(r *billing.MORow) error {
+	rows, err := m.c.next()
+	if err != nil {
+		return err
+	}
+	var parts int16
+	if err := rows.Scan(&r.ID, &r.ReceivedAt, &r.Operator, &r.From, &r.To, &r.Text, &r.Keyword, &parts); err != nil {
+		return fmt.Errorf("export row: %w", err)
+	}
+	r.Parts = int(parts)
+	return nil
+}
+
+// Close releases the cursor.
+func (m *MOCursor) Close() error { return m.c.Close() }
+
+// SummaryRow is one account × operator × currency line of the month-to-date
+// billing summary.
+type SummaryRow struct {
+	Account  string         `json:"account"`
+	Operator string         `json:"operator"`
+	Currency string         `json:"currency"`
+	Parts    int64          `json:"parts"`
+	Cost     billing.Amount `json:"cost"`
+	Revenue  billing.Amount `json:"revenue"`
+	Margin   billing.Amount `json:"margin"`
+}
+
+// BillingSummary reads the month-to-date aggregates ("2026-11").
+func (s *Store) BillingSummary(ctx context.Context, month string) ([]SummaryRow, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT account, operator, currency, parts, cost::text, revenue::text
+FROM billing_month WHERE month = $1 AND operator <> '' ORDER BY account, operator, currency`, month)
+	if err != nil {
+		return nil, fmt.Errorf("billing summary: %w", err)
+	}
+	defer rows.Close()
+	var out []SummaryRow
+	for rows.Next() {
+		var r SummaryRow
+		var cost, rev string
+		if err := rows.Scan(&r.Account, &r.Operator, &r.Currency, &r.Parts, &cost, &rev); err != nil {
+			return nil, err
+		}
+		r.Cost, _ = billing.ParseAmount(cost)
+		r.Revenue, _ = billing.ParseAmount(rev)
+		r.Margin = r.Revenue - r.Cost
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// RecentMO returns the latest received messages, newest first.
+func (s *Store) RecentMO(ctx context.Context, limit int) ([]billing.MORow, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT id, received_at, operator, src, dst, body, coalesce(keyword, ''), parts
+FROM mo ORDER BY received_at DESC LIMIT $1`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("recent mo: %w", err)
+	}
+	defer rows.Close()
+	var out []billing.MORow
+	for rows.Next() {
+		var r billing.MORow
+		var parts int16
+		if err := rows.Scan(&r.ID, &r.ReceivedAt, &r.Operator, &r.From, &r.To, &r.Text, &r.Keyword, &parts); err != nil {
+			return nil, err
+		}
+		r.Parts = int(parts)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

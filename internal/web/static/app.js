@@ -1,0 +1,95 @@
+'use strict';
+// Polls /api/v1/status every second; rates are deltas between polls; the
+// sparklines keep the last 60 points of sent/s and delivered/s.
+const history = {};
+let prev = null;
+
+function fmt(n, d = 0) { return Number(n).toLocaleString(undefined, { maximumFractionDigits: d, minimumFractionDigits: d }); }
+function el(tag, attrs = {}, text) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+function spark(points, color) {
+  const w = 120, h = 26, ns = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(ns, 'svg');
+  svg.setAttribute('width', w); svg.setAttribute('height', h);
+  const max = Math.max(1, ...points.flat());
+  points.forEach((series, i) => {
+    const p = document.createElementNS(ns, 'polyline');
+    p.setAttribute('fill', 'none'); p.setAttribute('stroke', color[i]); p.setAttribute('stroke-width', '1.5');
+    p.setAttribute('points', series.map((v, j) => `${(j / 59) * w},${h - 1 - (v / max) * (h - 2)}`).join(' '));
+    svg.appendChild(p);
+  });
+  return svg;
+}
+function liveFor(doc, name) {
+  return (doc.live || []).find(l => l.name === name) || {};
+}
+function render(doc) {
+  const now = Date.parse(doc.at);
+  const dt = prev ? Math.max((now - Date.parse(prev.at)) / 1000, 0.001) : 1;
+  document.getElementById('updated').textContent = 'updated ' + new Date(now).toLocaleTimeString();
+  const health = document.getElementById('health');
+  health.textContent = doc.ready ? 'ready' : 'not ready: ' + (doc.reason || '');
+  health.className = 'pill ' + (doc.ready ? 'ok' : 'bad');
+  document.getElementById('ingest-accepted').textContent = fmt(doc.ingested.accepted || 0);
+  document.getElementById('ingest-rejected').textContent = fmt((doc.ingested.rejected || 0) + (doc.ingested.invalid || 0));
+  document.getElementById('dlq-total').textContent = fmt(doc.dlq_total);
+  document.getElementById('mo-total').textContent = fmt(doc.mo_total);
+
+  const tbody = document.querySelector('#operators tbody');
+  tbody.replaceChildren();
+  for (const o of doc.operators) {
+    const p = prev && prev.operators.find(x => x.name === o.name);
+    const sentRate = p ? (o.sent_total - p.sent_total) / dt : 0;
+    const delivRate = p ? (o.delivered_total - p.delivered_total) / dt : 0;
+    const hist = history[o.name] || (history[o.name] = { sent: Array(60).fill(0), deliv: Array(60).fill(0) });
+    hist.sent.push(sentRate); hist.sent.shift(); hist.deliv.push(delivRate); hist.deliv.shift();
+    const live = liveFor(doc, o.name);
+    const tr = el('tr', { 'data-operator': o.name });
+    const cell = (field, text, cls) => { const td = el('td', { 'data-operator': o.name, 'data-field': field }, text); if (cls) td.className = cls; tr.appendChild(td); };
+    cell('name', o.name);
+    const state = live.state || (o.binds_up > 0 ? 'up' : 'down');
+    cell('state', state, 'state-' + state);
+    cell('binds', `${fmt(live.binds_up ?? o.binds_up)} / ${fmt(live.binds_wanted ?? o.binds_up)}`);
+    cell('window', `${fmt(live.in_flight ?? o.window_inflight)} / ${fmt(live.window_cap ?? 0)}`);
+    cell('sent_rate', fmt(sentRate, 0));
+    cell('delivered_rate', fmt(delivRate, 0));
+    cell('sent_total', fmt(o.sent_total));
+    cell('delivered_total', fmt(o.delivered_total));
+    cell('failed_total', fmt(o.failed_total));
+    cell('throttled_total', fmt(o.throttled_total));
+    const errs = Object.entries(o.errors_by_status || {}).map(([k, v]) => `${k}: ${fmt(v)}`).join(', ');
+    cell('errors', errs || '—');
+    cell('receipt_latency', `${fmt(o.receipt_latency_p50_seconds, 2)} s / ${fmt(o.receipt_latency_p95_seconds, 2)} s`);
+    cell('queued', fmt(o.queued));
+    const td = el('td'); td.appendChild(spark([hist.sent, hist.deliv], ['#58a6ff', '#3fb950'])); tr.appendChild(td);
+    tbody.appendChild(tr);
+  }
+  const btb = document.querySelector('#billing tbody');
+  btb.replaceChildren();
+  for (const b of (doc.billing || [])) {
+    const tr = el('tr');
+    for (const v of [b.account, b.operator, fmt(b.parts), b.cost, b.revenue, b.margin, b.currency]) tr.appendChild(el('td', {}, String(v)));
+    btb.appendChild(tr);
+  }
+  const mtb = document.querySelector('#mo tbody');
+  mtb.replaceChildren();
+  for (const m of doc.recent_mo) {
+    const tr = el('tr');
+    for (const v of [new Date(m.received_at).toLocaleTimeString(), m.operator, m.from, m.to, m.keyword || '']) tr.appendChild(el('td', {}, v));
+    const t = el('td', {}, m.text); t.className = 'text'; tr.appendChild(t);
+    mtb.appendChild(tr);
+  }
+  prev = doc;
+}
+async function poll() {
+  try {
+    const r = await fetch('/api/v1/status', { cache: 'no-store' });
+    if (r.ok) render(await r.json());
+  } catch (e) { /* keep polling */ }
+  setTimeout(poll, 1000);
+}
+poll();

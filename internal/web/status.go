@@ -1,0 +1,224 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"net/http"
+	"sort"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+)
+
+// operatorStatus is one operator's line on the status page. Counters are
+// totals since start (the page turns them into rates between polls), read
+// from the same registry that /metrics serves, so the two always agree.
+type operatorStatus struct {
+	Name              string             `json:"name"`
+	SentTotal         float64            `json:"sent_total"`      // parts accepted by the SMSC
+	TemporaryTotal    float64            `json:"temporary_total"` // temporary errors (retried)
+	RejectedTotal     float64            `json:"rejected_total"`
+	UnknownTotal      float64            `json:"unknown_total"`
+	DeliveredTotal    float64            `json:"delivered_total"` // messages
+	FailedTotal       float64            `json:"failed_total"`    // undeliverable + expired messages
+	ThrottledTotal    float64            `json:"throttled_total"`
+	ReceiptsTotal     float64            `json:"receipts_total"` // matched receipts
+	BindsUp           float64            `json:"binds_up"`
+	WindowInFlight    float64            `json:"window_inflight"`
+	Queued            float64            `json:"queued"`
+	ErrorsByStatus    map[string]float64 `json:"errors_by_status"`
+	ReceiptLatencyP50 float64            `json:"receipt_latency_p50_seconds"`
+	ReceiptLatencyP95 float64            `json:"receipt_latency_p95_seconds"`
+}
+
+type statusDoc struct {
+	At        time.Time          `json:"at"`
+	Ready     bool               `json:"ready"`
+	Reason    string             `json:"reason,omitempty"`
+	Operators []*operatorStatus  `json:"operators"`
+	Live      any                `json:"live,omitempty"`
+	Ingested  map[string]float64 `json:"ingested"`
+	DLQTotal  float64            `json:"dlq_total"`
+	MOTotal   float64            `json:"mo_total"`
+	Billing   any                `json:"billing,omitempty"`
+	RecentMO  []recentMO         `json:"recent_mo"`
+}
+
+type recentMO struct {
+	ReceivedAt time.Time `json:"received_at"`
+	Operator   string    `json:"operator"`
+	From       string    `json:"from"`
+	To         string    `json:"to"`
+	Keyword    string    `json:"keyword"`
+	Text       string    `json:"text"`
+	Parts      int       `json:"parts"`
+}
+
+func (s *Server) status(w http.ResponseWriter, r *http.Request) {
+	doc := statusDoc{At: time.Now().UTC(), Ready: true, Ingested: map[string]float64{}}
+	if s.o.Ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		if err := s.o.Ready(ctx); err != nil {
+			doc.Ready, doc.Reason = false, err.Error()
+		}
+		cancel()
+	}
+	ops := map[string]*operatorStatus{}
+	op := func(name string) *operatorStatus {
+		o := ops[name]
+		if o == nil {
+			o = &operatorStatus{Name: name, ErrorsByStatus: map[string]float64{}}
+			ops[name] = o
+		}
+		return o
+	}
+	mfs, err := s.o.Gatherer.Gather()
+	if err != nil {
+		http.Error(w, "metrics unavailable", http.StatusInternalServerError)
+		return
+	}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			l := labels(m)
+			v := value(m)
+			switch mf.GetName() {
+			case "smsgate_dispatch_parts_total":
+				o := op(l["operator"])
+				switch l["result"] {
+				case "ok":
+					o.SentTotal += v
+				case "temporary":
+					o.TemporaryTotal += v
+				case "rejected":
+					o.RejectedTotal += v
+				case "unknown":
+					o.UnknownTotal += v
+				}
+			case "smsgate_messages_final_total":
+				o := op(l["operator"])
+				if l["status"] == "delivered" {
+					o.DeliveredTotal += v
+				} else {
+					o.FailedTotal += v
+				}
+			case "smsgate_receipts_total":
+				if l["result"] == "matched" {
+					op(l["operator"]).ReceiptsTotal += v
+				}
+			case "smsgate_smpp_throttled_total":
+				op(l["operator"]).ThrottledTotal += v
+			case "smsgate_smpp_binds_up":
+				op(l["operator"]).BindsUp += v
+			case "smsgate_smpp_window_inflight":
+				op(l["operator"]).WindowInFlight += v
+			case "smsgate_smpp_submits_total":
+				if st := l["status"]; st != "" && st != "ESME_ROK" && st != "ok" {
+					op(l["operator"]).ErrorsByStatus[st] += v
+				}
+			case "smsgate_queue_messages":
+				if l["state"] == "queued" || l["state"] == "scheduled" {
+					if l["operator"] != "" {
+						op(l["operator"]).Queued += v
+					}
+				}
+			case "smsgate_receipt_latency_seconds":
+				o := op(l["operator"])
+				o.ReceiptLatencyP50 = quantile(m.GetHistogram(), 0.5)
+				o.ReceiptLatencyP95 = quantile(m.GetHistogram(), 0.95)
+			case "smsgate_ingest_records_total":
+				doc.Ingested[l["result"]] += v
+			case "smsgate_dlq_records_total":
+				doc.DLQTotal += v
+			case "smsgate_mo_messages_total":
+				doc.MOTotal += v
+			}
+		}
+	}
+	for _, o := range ops {
+		if o.Name != "" {
+			doc.Operators = append(doc.Operators, o)
+		}
+	}
+	sort.Slice(doc.Operators, func(i, j int) bool { return doc.Operators[i].Name < doc.Operators[j].Name })
+	if s.o.Live != nil {
+		doc.Live = s.o.Live()
+	}
+	if s.o.Store != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		if rows, err := s.o.Store.BillingSummary(ctx, time.Now().UTC().Format("2006-01")); err == nil {
+			doc.Billing = nonNil(rows)
+		}
+		if mos, err := s.o.Store.RecentMO(ctx, 10); err == nil {
+			for _, m := range mos {
+				text := m.Text
+				if !s.o.ShowMessageText {
+					text = "•••"
+				}
+				doc.RecentMO = append(doc.RecentMO, recentMO{ReceivedAt: m.ReceivedAt, Operator: m.Operator, From: maskNumber(m.From),
+					To: m.To, Keyword: m.Keyword, Text: text, Parts: m.Parts})
+			}
+		}
+		cancel()
+	}
+	if doc.RecentMO == nil {
+		doc.RecentMO = []recentMO{}
+	}
+	writeJSON(w, doc)
+}
+
+// maskNumber hides the middle of a subscriber number on the page.
+func maskNumber(n string) string {
+	if len(n) <= 6 {
+		return n
+	}
+	return n[:4] + "•••" + n[len(n)-3:]
+}
+
+func labels(m *dto.Metric) map[string]string {
+	out := make(map[string]string, len(m.GetLabel()))
+	for _, l := range m.GetLabel() {
+		out[l.GetName()] = l.GetValue()
+	}
+	return out
+}
+
+func value(m *dto.Metric) float64 {
+	switch {
+	case m.Counter != nil:
+		return m.GetCounter().GetValue()
+	case m.Gauge != nil:
+		return m.GetGauge().GetValue()
+	}
+	return 0
+}
+
+// quantile estimates a quantile from histogram buckets (linear within the
+// bucket), as histogram_quantile does.
+func quantile(h *dto.Histogram, q float64) float64 {
+	total := float64(h.GetSampleCount())
+	if total == 0 {
+		return 0
+	}
+	rank := q * total
+	prevBound, prevCount := 0.0, 0.0
+	for _, b := range h.GetBucket() {
+		c := float64(b.GetCumulativeCount())
+		if c >= rank {
+			ub := b.GetUpperBound()
+			if math.IsInf(ub, 1) || c == prevCount {
+				return prevBound
+			}
+			return prevBound + (ub-prevBound)*(rank-prevCount)/(c-prevCount)
+		}
+		prevBound, prevCount = b.GetUpperBound(), c
+	}
+	return prevBound
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	enc := json.NewEncoder(w)
+	_ = enc.Encode(v)
+}
