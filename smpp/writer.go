@@ -73,9 +73,17 @@ func (s *Session) flush() (exit bool, err error) {
 		h.beforeWrite()
 	}
 	var n int
-	err = s.conn.SetWriteDeadline(time.Now().Add(s.o.WriteTimeout))
-	if err == nil {
-		n, err = s.conn.Write(w)
+	select {
+	case <-s.dying:
+		// The session already ended (the reader saw EOF or an error):
+		// writing now could put a PDU on a dead socket whose outcome we
+		// would then have to call unknown. Not writing keeps it NotSent.
+		err = ErrClosed
+	default:
+		err = s.conn.SetWriteDeadline(time.Now().Add(s.o.WriteTimeout))
+		if err == nil {
+			n, err = s.conn.Write(w)
+		}
 	}
 
 	s.mu.Lock()

@@ -51,7 +51,9 @@ func (c *cursor) next() (pgx.Rows, error) {
 			return nil, io.EOF
 		}
 		if c.rows == nil {
-			rows, err := c.tx.Query(c.ctx, fmt.Sprintf(`FETCH %d FROM export_cur`, exportFetch))
+			// Describe each FETCH: the same text returns other columns for
+			// another cursor, so a cached statement description would lie.
+			rows, err := c.tx.Query(c.ctx, fmt.Sprintf(`FETCH %d FROM export_cur`, exportFetch), pgx.QueryExecModeDescribeExec)
 			if err != nil {
 				return nil, fmt.Errorf("export fetch: %w", err)
 			}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/smsgate/smsgate/billing"
 	"github.com/smsgate/smsgate/internal/store"
 )
@@ -87,7 +89,7 @@ func (s *Server) exportBilling(w http.ResponseWriter, r *http.Request) {
 	}
 	cur, err := s.o.Store.BillingRows(r.Context(), req.q)
 	if err != nil {
-		s.o.Logger.Warn("billing export failed")
+		s.o.Logger.Warn("billing export failed", zap.Error(err))
 		http.Error(w, "export failed", http.StatusInternalServerError)
 		return
 	}
@@ -99,7 +101,7 @@ func (s *Server) exportBilling(w http.ResponseWriter, r *http.Request) {
 	}
 	if _, err := write(w, cur, nil); err != nil && !errors.Is(err, io.EOF) {
 		// Headers are gone: the truncated body is the signal.
-		s.o.Logger.Warn("billing export interrupted")
+		s.o.Logger.Warn("billing export interrupted", zap.Error(err))
 	}
 }
 
@@ -125,7 +127,7 @@ func (s *Server) exportMO(w http.ResponseWriter, r *http.Request) {
 		write = billing.WriteMOXLSX
 	}
 	if _, err := write(w, cur, nil); err != nil {
-		s.o.Logger.Warn("mo export interrupted")
+		s.o.Logger.Warn("mo export interrupted", zap.Error(err))
 	}
 }
 

@@ -1,0 +1,160 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/csv"
+	"encoding/hex"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/xuri/excelize/v2"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/smsgate/smsgate/internal/store"
+)
+
+func testStore(t *testing.T) *store.Store {
+	t.Helper()
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	dsn := "postgres://postgres@127.0.0.1:5432/smsgate_test_web_" + hex.EncodeToString(b[:]) + "?sslmode=disable"
+	ctx := context.Background()
+	if err := store.EnsureDatabase(ctx, dsn); err != nil {
+		t.Fatalf("postgres is needed (scripts/ensure-deps.sh): %v", err)
+	}
+	t.Cleanup(func() { _ = store.DropDatabase(context.Background(), dsn) })
+	st, err := store.Open(ctx, dsn, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, err = st.Pool.Exec(ctx, `
+INSERT INTO ledger (message_id, part, attempt, account, operator, destination, country_prefix, submitted_at, status, cost, cost_currency, price, currency, month) VALUES
+ ('m,1', 1, 1, 'acme', 'magti', '995599000001', '995', '2026-11-05T10:00:01.120Z', 'submitted', 0.012, 'EUR', 0.030, 'EUR', '2026-11'),
+ ('m,1', 2, 1, 'acme', 'magti', '995599000001', '995', '2026-11-05T10:00:01.125Z', 'submitted', 0.012, 'EUR', 0.030, 'EUR', '2026-11'),
+ ('q"2', 1, 1, 'შპს', 'silknet', '995322000002', '995', '2026-11-06T00:00:00Z', 'submitted', 0.000001, 'EUR', 0.025, 'EUR', '2026-11'),
+ ('late', 1, 1, 'acme', 'magti', '995599000003', '995', '2026-12-01T00:00:00Z', 'submitted', 0.012, 'EUR', 0.030, 'EUR', '2026-12');
+INSERT INTO parts (message_id, part, attempt, operator, smsc_id, smsc_key, state, submitted_at) VALUES
+ ('m,1', 1, 1, 'magti', 'A1', 'a1', 4, now()), ('m,1', 2, 1, 'magti', 'A2', 'a2', 5, now());
+INSERT INTO mo (id, operator, src, dst, body, parts, keyword, received_at) VALUES
+ ('mo-1', 'magti', '995599000009', '4422', 'VOTE 3, "yes"
+new line 😀', 1, 'VOTE', '2026-11-07T08:00:00Z');`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func TestExportsFromPostgres(t *testing.T) {
+	st := testStore(t)
+	srv := newTestServer(t, Options{Tokens: []string{"t"}, Store: st, Logger: zaptest.NewLogger(t)})
+	r, body := get(t, srv.URL+"/api/v1/exports/billing?from=2026-11-01&to=2026-12-01&format=csv", "t")
+	if r.StatusCode != 200 || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/csv") {
+		t.Fatalf("csv export: %d %s", r.StatusCode, body)
+	}
+	recs, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]string{
+		{"message_id", "part", "account", "operator", "destination", "country_prefix", "submitted_at", "status", "cost", "price", "currency"},
+		{"m,1", "1", "acme", "magti", "995599000001", "995", "2026-11-05T10:00:01.120Z", "delivered", "0.012", "0.03", "EUR"},
+		{"m,1", "2", "acme", "magti", "995599000001", "995", "2026-11-05T10:00:01.125Z", "undeliverable", "0.012", "0.03", "EUR"},
+		{`q"2`, "1", "შპს", "silknet", "995322000002", "995", "2026-11-06T00:00:00.000Z", "submitted", "0.000001", "0.025", "EUR"},
+	}
+	if len(recs) != len(want) {
+		t.Fatalf("rows: %v", recs)
+	}
+	for i := range want {
+		if strings.Join(recs[i], "|") != strings.Join(want[i], "|") {
+			t.Errorf("row %d:\n got %v\nwant %v", i, recs[i], want[i])
+		}
+	}
+	// Filters.
+	_, body = get(t, srv.URL+"/api/v1/exports/billing?from=2026-11-01&to=2026-12-01&operator=silknet", "t")
+	if n := strings.Count(body, "\n"); n != 2 {
+		t.Errorf("operator filter: %d lines: %s", n, body)
+	}
+	// XLSX: same rows, typed cells, frozen header.
+	r, body = get(t, srv.URL+"/api/v1/exports/billing?from=2026-11-01&to=2026-12-01&format=xlsx", "t")
+	if r.StatusCode != 200 {
+		t.Fatalf("xlsx: %d", r.StatusCode)
+	}
+	f, err := excelize.OpenReader(strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := f.GetRows(f.GetSheetName(0))
+	if err != nil || len(rows) != 4 || rows[1][0] != "m,1" || rows[3][2] != "შპს" {
+		t.Fatalf("xlsx rows %v %v", rows, err)
+	}
+	// MO export keeps commas, quotes, newlines and emoji.
+	r, body = get(t, srv.URL+"/api/v1/exports/mo?from=2026-11-01&to=2026-12-01", "t")
+	t.Logf("mo export status %d body %q", r.StatusCode, body)
+	mo, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+	if err != nil || len(mo) != 2 || mo[1][5] != "VOTE 3, \"yes\"\nnew line 😀" {
+		t.Fatalf("mo export %q %v", mo, err)
+	}
+	// Summary needs the token and answers JSON.
+	if r, _ := get(t, srv.URL+"/api/v1/billing/summary?month=2026-11", "t"); r.StatusCode != http.StatusOK {
+		t.Errorf("summary: %d", r.StatusCode)
+	}
+}
+
+// The XLSX opens in a real spreadsheet program: LibreOffice converts it back
+// to CSV and the values match the CSV export.
+func TestXLSXOpensInLibreOffice(t *testing.T) {
+	soffice, err := exec.LookPath("soffice")
+	if err != nil {
+		t.Fatal("LibreOffice (soffice) is not installed: run scripts/ensure-deps.sh (Debian libreoffice-calc)")
+	}
+	st := testStore(t)
+	srv := newTestServer(t, Options{Tokens: []string{"t"}, Store: st})
+	_, xlsx := get(t, srv.URL+"/api/v1/exports/billing?from=2026-11-01&to=2026-12-01&format=xlsx", "t")
+	_, csvBody := get(t, srv.URL+"/api/v1/exports/billing?from=2026-11-01&to=2026-12-01&format=csv", "t")
+	dir := t.TempDir()
+	in := filepath.Join(dir, "billing.xlsx")
+	if err := os.WriteFile(in, []byte(xlsx), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(soffice, "--headless", "--norestore", "-env:UserInstallation=file://"+filepath.Join(dir, "profile"),
+		"--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false", "--outdir", dir, in)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("soffice: %v\n%s", err, out)
+	}
+	got, err := os.ReadFile(filepath.Join(dir, "billing.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lo, err := csv.NewReader(bytes.NewReader(got)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours, _ := csv.NewReader(strings.NewReader(csvBody)).ReadAll()
+	if len(lo) != len(ours) {
+		t.Fatalf("LibreOffice sees %d rows, CSV has %d", len(lo), len(ours))
+	}
+	for i := range ours {
+		for j := range ours[i] {
+			a, b := lo[i][j], ours[i][j]
+			if j == 6 && i > 0 { // LibreOffice renders the date cell with its own format
+				if !strings.HasPrefix(strings.ReplaceAll(b, "T", " "), a[:min(len(a), 16)]) {
+					t.Errorf("row %d submitted_at: LibreOffice %q vs CSV %q", i, a, b)
+				}
+				continue
+			}
+			if a != b {
+				t.Errorf("row %d col %d: LibreOffice %q vs CSV %q", i, j, a, b)
+			}
+		}
+	}
+}
