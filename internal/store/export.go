@@ -218,3 +218,39 @@ FROM mo ORDER BY received_at DESC LIMIT $1`, limit)
 	}
 	return out, rows.Err()
 }
+
+// OurPartsCursor streams one operator's billed parts with their SMSC ids
+// (billing.OurSource), for reconciliation against the operator's CDRs.
+type OurPartsCursor struct{ c *cursor }
+
+// OurParts opens the parts of operator submitted in [q.From, q.To).
+func (s *Store) OurParts(ctx context.Context, q ExportQuery) (*OurPartsCursor, error) {
+	c, err := openCursor(ctx, s, `
+SELECT coalesce(p.smsc_id, ''), l.message_id, l.part, l.destination, l.cost::text
+FROM ledger l JOIN parts p ON p.message_id = l.message_id AND p.part = l.part AND p.attempt = l.attempt
+WHERE l.operator = $1 AND l.submitted_at >= $2 AND l.submitted_at < $3
+ORDER BY l.submitted_at, l.message_id, l.part`, q.Operator, q.From, q.To)
+	if err != nil {
+		return nil, err
+	}
+	return &OurPartsCursor{c: c}, nil
+}
+
+// Next fills p; io.EOF at the end.
+func (o *OurPartsCursor) Next(p *billing.OurPart) error {
+	rows, err := o.c.next()
+	if err != nil {
+		return err
+	}
+	var part int16
+	var cost string
+	if err := rows.Scan(&p.SMSCID, &p.MessageID, &part, &p.Destination, &cost); err != nil {
+		return fmt.Errorf("reconcile row: %w", err)
+	}
+	p.Part = int(part)
+	p.Cost, err = billing.ParseAmount(cost)
+	return err
+}
+
+// Close releases the cursor.
+func (o *OurPartsCursor) Close() error { return o.c.Close() }
