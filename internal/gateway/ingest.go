@@ -338,12 +338,15 @@ func (g *Gateway) handleDuplicates(ctx context.Context, tx pgx.Tx, b *ingestBatc
 // makes that harmless).
 func (g *Gateway) ingestLoop(ctx context.Context) error {
 	r := kafka.NewReader(kafka.ReaderConfig{
-		Brokers:           g.opts.Brokers,
-		GroupID:           g.opts.Group,
-		Topic:             g.opts.Topics.Submit,
-		MinBytes:          1,
-		MaxBytes:          16 << 20,
-		MaxWait:           50 * time.Millisecond,
+		Brokers:  g.opts.Brokers,
+		GroupID:  g.opts.Group,
+		Topic:    g.opts.Topics.Submit,
+		MinBytes: 1,
+		MaxBytes: 4 << 20,
+		// MaxWait is also kafka-go's read deadline for the fetch response: it
+		// must cover the broker assembling a full fetch, not only the long
+		// poll (MinBytes 1 returns as soon as a record exists).
+		MaxWait:           500 * time.Millisecond,
 		StartOffset:       kafka.FirstOffset,
 		SessionTimeout:    g.opts.SessionTimeout,
 		RebalanceTimeout:  g.opts.SessionTimeout,
