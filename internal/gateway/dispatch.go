@@ -266,6 +266,7 @@ func (d *dispatcher) collect(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			d.drain()
 			return nil
 		case r := <-d.results:
 			d.inflight.Add(-1)
@@ -273,6 +274,41 @@ func (d *dispatcher) collect(ctx context.Context) error {
 			d.kick()
 		}
 	}
+}
+
+// drain runs at shutdown, after the pools closed (so every submitted part
+// has its result): it turns the remaining results into outcomes, and gives
+// messages waiting for a retry with no part accepted back to the queue.
+// Without it those messages would stay claimed and come back as unknown.
+func (d *dispatcher) drain() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for {
+		select {
+		case r := <-d.results:
+			d.inflight.Add(-1)
+			d.handle(ctx, r)
+			continue
+		default:
+		}
+		break
+	}
+	d.mu.Lock()
+	retries := d.retries
+	d.retries = nil
+	d.mu.Unlock()
+	seen := map[*inflightMsg]bool{}
+	var release []string
+	for _, r := range retries {
+		if seen[r.m] {
+			continue
+		}
+		seen[r.m] = true
+		if !r.m.anyAccepted() {
+			release = append(release, r.m.c.ID)
+		}
+	}
+	d.release(release)
 }
 
 func (d *dispatcher) handle(ctx context.Context, r partResult) {

@@ -104,7 +104,12 @@ func (w *outcomeWriter) writeWithRetry(ctx context.Context, batch []*outcome) {
 	backoff := 100 * time.Millisecond
 	for {
 		start := time.Now()
-		err := w.write(ctx, batch)
+		// The write itself is not cancelled by shutdown: a batch cut off
+		// mid-transaction would leave its messages claimed, to come back as
+		// unknown. Shutdown only stops retrying after a failure.
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		err := w.write(wctx, batch)
+		cancel()
 		if err == nil {
 			w.g.metrics.dbBatch.WithLabelValues("outcome").Observe(time.Since(start).Seconds())
 			w.g.publisher.kick()
