@@ -44,13 +44,17 @@ func main() {
 	latency := flag.Int("latency", 0, "fixed produce rate (msg/s) for a latency run; 0 = pre-loaded queue")
 	duration := flag.Duration("duration", 30*time.Second, "latency run length")
 	stall := flag.Bool("stall", false, "operator A stops answering; measure operator B")
+	onlyB := flag.Bool("only-b", false, "send every message to operator B (the baseline for -stall)")
 	timeout := flag.Duration("timeout", 10*time.Minute, "give up after")
 	flag.Parse()
+	onlyBFlag = *onlyB
 	if err := run(*n, *bin, *receipts, *binds, *window, *latency, *duration, *stall, *timeout); err != nil {
 		fmt.Fprintln(os.Stderr, "pipeline:", err)
 		os.Exit(1)
 	}
 }
+
+var onlyBFlag bool
 
 func run(n int, bin string, receipts bool, binds, window, latencyRate int, duration time.Duration, stall bool, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
@@ -114,7 +118,7 @@ dlr: {timeout: 1h}
 	defer w.Close()
 	mk := func(i int) kafka.Message {
 		prefix := "99559"
-		if i%2 == 1 {
+		if i%2 == 1 || onlyBFlag {
 			prefix = "99532"
 		}
 		id := "b" + strconv.Itoa(i)
@@ -187,7 +191,7 @@ dlr: {timeout: 1h}
 	var lastCount uint64
 	var cpuStart float64
 	target := uint64(n)
-	if stall {
+	if stall && !onlyBFlag {
 		target = uint64(n / 2)
 	}
 	for {
@@ -196,7 +200,7 @@ dlr: {timeout: 1h}
 			peakRSS = rss
 		}
 		c := total()
-		if stall {
+		if stall || onlyBFlag {
 			c = b.Stats().Submits
 		}
 		if firstAt.IsZero() && c > 0 {
@@ -228,7 +232,10 @@ dlr: {timeout: 1h}
 		mode = "receipts"
 	}
 	if stall {
-		mode = "stall-A"
+		mode = "B while A stalls"
+	}
+	if onlyBFlag {
+		mode = "B alone"
 	}
 	fmt.Printf("| %s | %d | %d×%d | %.0f | %.1f s | %d MB | %.2f | %s |\n", mode, lastCount, binds, window, rate,
 		elapsed.Seconds(), peakRSS>>20, cpu/float64(lastCount)*100000, time.Since(start).Round(time.Second))

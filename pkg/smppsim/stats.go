@@ -190,6 +190,7 @@ type Submit struct {
 	DestNPI            byte      `json:"dest_npi"`
 	Dest               string    `json:"dest"`
 	ServiceType        string    `json:"service_type,omitempty"`
+	ValidityPeriod     string    `json:"validity_period,omitempty"`
 	ESMClass           byte      `json:"esm_class"`
 	DataCoding         byte      `json:"data_coding"`
 	RegisteredDelivery byte      `json:"registered_delivery"`
@@ -207,7 +208,7 @@ func (s *Server) record(c *conn, v *smView, ci concatInfo, id []byte, now time.T
 		MessageID: string(id), SystemID: c.systemID,
 		SourceTON: v.srcTON, SourceNPI: v.srcNPI, Source: string(v.source),
 		DestTON: v.dstTON, DestNPI: v.dstNPI, Dest: string(v.dest),
-		ServiceType: string(v.serviceType), ESMClass: v.esmClass, DataCoding: v.dataCoding,
+		ServiceType: string(v.serviceType), ValidityPeriod: string(v.validity), ESMClass: v.esmClass, DataCoding: v.dataCoding,
 		RegisteredDelivery: v.regDelivery, ShortMessage: append([]byte(nil), v.sm...),
 		Concat: ci.kind, Ref: ci.ref, Total: ci.total, Seq: ci.seq, ReceivedAt: now,
 	}
