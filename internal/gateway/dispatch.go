@@ -27,9 +27,14 @@ type dispatcher struct {
 
 	capacity int // parts in flight at most: binds × window
 	inflight atomic.Int64
-	results  chan partResult
-	wake     chan struct{}
-	ref      atomic.Uint32
+	// open counts claimed messages whose outcome is not written yet. A crash
+	// turns exactly these into unknown, so claiming stops while the outcome
+	// writer is this far behind.
+	open    atomic.Int64
+	openMax int64
+	results chan partResult
+	wake    chan struct{}
+	ref     atomic.Uint32
 
 	mu      sync.Mutex
 	retries []retryItem // parts waiting to be sent again (temporary errors)
@@ -72,7 +77,7 @@ type inflightMsg struct {
 
 func newDispatcher(g *Gateway, op *operatorRT, pool *smpp.Pool) *dispatcher {
 	capacity := max(op.binds*op.window, 1)
-	d := &dispatcher{g: g, op: op, pool: pool, capacity: capacity,
+	d := &dispatcher{g: g, op: op, pool: pool, capacity: capacity, openMax: int64(2*capacity + 256),
 		results: make(chan partResult, 2*capacity+64), wake: make(chan struct{}, 1)}
 	d.ref.Store(rand.Uint32())
 	return d
@@ -99,7 +104,7 @@ func (d *dispatcher) run(ctx context.Context) error {
 			continue
 		}
 		free := d.capacity - int(d.inflight.Load())
-		if free < max(1, d.capacity/8) {
+		if free < max(1, d.capacity/8) || d.open.Load() >= d.openMax {
 			d.wait(ctx, idle, 20*time.Millisecond)
 			continue
 		}
@@ -115,6 +120,7 @@ func (d *dispatcher) run(ctx context.Context) error {
 			d.wait(ctx, idle, 200*time.Millisecond)
 			continue
 		}
+		d.open.Add(int64(len(claimed)))
 		now := time.Now()
 		var unsent []string
 		for i := range claimed {
@@ -150,6 +156,7 @@ func (d *dispatcher) release(ids []string) {
 	if len(ids) == 0 {
 		return
 	}
+	d.open.Add(-int64(len(ids)))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := store.Release(ctx, d.g.store.Pool, ids); err != nil {

@@ -136,7 +136,7 @@ func New(cfg *config.Config, st *store.Store, o Options) (*Gateway, error) {
 		g.pools[rt.name] = pool
 		g.disp[rt.name] = newDispatcher(g, rt, pool)
 	}
-	g.outcomes = newOutcomeWriter(g, 4*o.OutcomeBatch)
+	g.outcomes = newOutcomeWriter(g, o.OutcomeBatch) // small: outcomes waiting here are what a crash turns into unknown
 	g.publisher = &publisher{g: g, wake: make(chan struct{}, 1),
 		status: newWriter(o.Brokers, o.Topics.Status), mo: newWriter(o.Brokers, o.Topics.MO)}
 	g.dlqWriter = newWriter(o.Brokers, o.Topics.DLQ)

@@ -67,53 +67,40 @@ func (g *Gateway) promoteScheduled() error {
 	return nil
 }
 
-// matchEarly retries receipts that arrived before their submit_sm_resp,
-// and gives up on those older than dlr.early_hold (orphans).
+// matchEarly applies receipts that arrived before their submit_sm_resp
+// once their part exists, and gives up on those older than dlr.early_hold
+// (orphans, counted).
 func (g *Gateway) matchEarly() error {
 	ctx := context.Background()
 	t := g.tables.Load()
+	orphans, err := store.OrphanEarly(ctx, g.store.Pool, t.earlyHold)
+	if err != nil {
+		return err
+	}
+	for op, n := range orphans {
+		g.metrics.receipts.WithLabelValues(op, "orphan").Add(float64(n))
+	}
 	return pgx.BeginFunc(ctx, g.store.Pool, func(tx pgx.Tx) error {
 		pending, err := store.PendingEarly(ctx, tx, 1000)
 		if err != nil || len(pending) == 0 {
 			return err
 		}
 		rs := make([]parsedReceipt, 0, len(pending))
-		idx := make([]int, 0, len(pending))
-		for i, e := range pending {
+		ids := make([]int64, 0, len(pending))
+		for _, e := range pending {
+			ids = append(ids, e.ID)
 			op := g.operators[e.Operator]
 			if op == nil {
 				continue
 			}
 			rs = append(rs, parsedReceipt{op: op, r: dlr.Receipt{ID: e.SMSCID, Err: e.Err}, state: e.State, keys: e.Keys, doneAt: e.DoneAt})
-			idx = append(idx, i)
+			g.metrics.receipts.WithLabelValues(e.Operator, "late_matched").Inc()
 		}
-		lookups := make([]store.ReceiptLookup, len(rs))
-		for i := range rs {
-			lookups[i] = store.ReceiptLookup{Operator: rs[i].op.name, Keys: rs[i].keys}
-		}
-		found, err := store.MatchParts(ctx, tx, lookups)
+		events, err := g.applyReceipts(ctx, tx, rs, time.Now(), true)
 		if err != nil {
 			return err
 		}
-		var matched, orphaned []int64
-		var apply []parsedReceipt
-		now := time.Now()
-		for i := range rs {
-			e := pending[idx[i]]
-			if _, ok := found[i]; ok {
-				matched = append(matched, e.ID)
-				apply = append(apply, rs[i])
-				g.metrics.receipts.WithLabelValues(e.Operator, "late_matched").Inc()
-			} else if now.Sub(e.ReceivedAt) > t.earlyHold {
-				orphaned = append(orphaned, e.ID)
-				g.metrics.receipts.WithLabelValues(e.Operator, "orphan").Inc()
-			}
-		}
-		events, err := g.applyReceipts(ctx, tx, apply, now, true)
-		if err != nil {
-			return err
-		}
-		if err := store.ResolveEarly(ctx, tx, matched, orphaned); err != nil {
+		if err := store.ResolveEarly(ctx, tx, ids, nil); err != nil {
 			return err
 		}
 		if len(events) > 0 {

@@ -111,6 +111,12 @@ func (w *outcomeWriter) writeWithRetry(ctx context.Context, batch []*outcome) {
 		err := w.write(wctx, batch)
 		cancel()
 		if err == nil {
+			for _, o := range batch {
+				if d := w.g.disp[o.m.operator]; d != nil {
+					d.open.Add(-1)
+					d.kick()
+				}
+			}
 			w.g.metrics.dbBatch.WithLabelValues("outcome").Observe(time.Since(start).Seconds())
 			w.g.publisher.kick()
 			return

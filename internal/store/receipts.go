@@ -191,10 +191,14 @@ func InsertEarly(ctx context.Context, tx pgx.Tx, rs []EarlyReceipt) error {
 	return nil
 }
 
-// PendingEarly returns the oldest pending early receipts, locked.
+// PendingEarly returns, locked, pending early receipts whose part now
+// exists. Only matchable rows are read: receipts that will never match
+// (their submit's outcome was lost in a crash) must not hold up the rest.
 func PendingEarly(ctx context.Context, tx pgx.Tx, limit int) ([]EarlyReceipt, error) {
-	rows, err := tx.Query(ctx, `SELECT id, operator, keys, smsc_id, state, coalesce(err, ''), coalesce(done_at, received_at), received_at
-FROM early_receipts WHERE NOT orphan ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, limit)
+	rows, err := tx.Query(ctx, `SELECT e.id, e.operator, e.keys, e.smsc_id, e.state, coalesce(e.err, ''), coalesce(e.done_at, e.received_at), e.received_at
+FROM early_receipts e
+WHERE NOT e.orphan AND EXISTS (SELECT 1 FROM parts p WHERE p.operator = e.operator AND p.smsc_key = ANY(e.keys))
+ORDER BY e.id LIMIT $1 FOR UPDATE OF e SKIP LOCKED`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("pending early receipts: %w", err)
 	}
@@ -206,6 +210,26 @@ FROM early_receipts WHERE NOT orphan ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
 			return nil, err
 		}
 		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// OrphanEarly marks receipts that waited longer than hold as orphans and
+// returns how many per operator.
+func OrphanEarly(ctx context.Context, q Querier, hold time.Duration) (map[string]int, error) {
+	rows, err := q.Query(ctx, `UPDATE early_receipts SET orphan = true
+WHERE NOT orphan AND received_at < now() - $1 * interval '1 second' RETURNING operator`, hold.Seconds())
+	if err != nil {
+		return nil, fmt.Errorf("orphan receipts: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var op string
+		if err := rows.Scan(&op); err != nil {
+			return nil, err
+		}
+		out[op]++
 	}
 	return out, rows.Err()
 }
