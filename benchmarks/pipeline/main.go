@@ -26,6 +26,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -161,8 +162,11 @@ dlr: {timeout: 1h}
 	pid := cmd.Process.Pid
 	var peakRSS int64
 	total := func() uint64 { return a.Stats().Submits + b.Stats().Submits }
+	var producedN atomic.Int64
+	producerDone := make(chan struct{})
 	if record {
 		go func() {
+			defer close(producerDone)
 			tick := time.NewTicker(time.Second / 100)
 			defer tick.Stop()
 			per := max(latencyRate/100, 1)
@@ -180,17 +184,21 @@ dlr: {timeout: 1h}
 				}
 				pmu.Unlock()
 				if err := w.WriteMessages(ctx, batch...); err != nil {
+					fmt.Fprintln(os.Stderr, "producer:", err)
 					return
 				}
+				producedN.Add(int64(len(batch)))
 			}
 		}()
-		n = int(float64(latencyRate) * duration.Seconds())
 	}
 	start := time.Now()
 	var firstAt time.Time
 	var lastCount uint64
 	var cpuStart float64
 	target := uint64(n)
+	if record {
+		target = ^uint64(0) // known when the producer finishes
+	}
 	if stall && !onlyBFlag {
 		target = uint64(n / 2)
 	}
@@ -208,6 +216,13 @@ dlr: {timeout: 1h}
 			cpuStart = readCPU(pid)
 		}
 		lastCount = c
+		if record {
+			select {
+			case <-producerDone:
+				target = uint64(producedN.Load())
+			default:
+			}
+		}
 		if c >= target {
 			break
 		}
