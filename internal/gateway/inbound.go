@@ -55,29 +55,13 @@ func (in *inbound) deliver(ctx context.Context, it inboundItem) {
 
 func (in *inbound) run(ctx context.Context) error {
 	in.stop.Store(&ctx)
-	batch := make([]inboundItem, 0, in.g.opts.InboundBatch)
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
+	b := newBatcher(in.ch, in.g.opts.InboundBatch, in.g.opts.InboundLinger)
 	for {
-		batch = batch[:0]
-		select {
-		case <-ctx.Done():
+		batch, ok := b.next(ctx)
+		if !ok {
 			in.nackQueued()
 			return nil
-		case it := <-in.ch:
-			batch = append(batch, it)
 		}
-		timer.Reset(in.g.opts.InboundLinger)
-	fill:
-		for len(batch) < cap(batch) {
-			select {
-			case it := <-in.ch:
-				batch = append(batch, it)
-			case <-timer.C:
-				break fill
-			}
-		}
-		timer.Stop()
 		start := time.Now()
 		err := in.process(ctx, batch)
 		status := pdu.StatusOK

@@ -47,28 +47,12 @@ func (w *outcomeWriter) send(ctx context.Context, o *outcome) {
 // run writes batches until ctx ends, then flushes what is queued (the
 // shutdown order drains windows into this channel first).
 func (w *outcomeWriter) run(ctx context.Context) error {
-	batch := make([]*outcome, 0, w.g.opts.OutcomeBatch)
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
+	b := newBatcher(w.ch, w.g.opts.OutcomeBatch, w.g.opts.OutcomeLinger)
 	for {
-		batch = batch[:0]
-		select {
-		case <-ctx.Done():
+		batch, ok := b.next(ctx)
+		if !ok {
 			return w.flushRemaining()
-		case o := <-w.ch:
-			batch = append(batch, o)
 		}
-		timer.Reset(w.g.opts.OutcomeLinger)
-	fill:
-		for len(batch) < cap(batch) {
-			select {
-			case o := <-w.ch:
-				batch = append(batch, o)
-			case <-timer.C:
-				break fill
-			}
-		}
-		timer.Stop()
 		w.writeWithRetry(ctx, batch)
 	}
 }

@@ -593,7 +593,9 @@ func TestDrops(t *testing.T) {
 	}
 	e.eof()
 	waitFor(t, "disconnect", func() bool { return s.Stats().Disconnects == 1 })
-	if st := s.Stats(); st.Drops != 1 || st.Submits != 4 || st.Responses["0x00000000"] != 4 /* bind + 3 */ {
+	// The 4th submit_sm may or may not be read before the drop closes the
+	// connection; either way it is never answered.
+	if st := s.Stats(); st.Drops != 1 || st.Submits < 3 || st.Submits > 4 || st.Responses["0x00000000"] != 4 /* bind + 3 */ {
 		t.Errorf("stats %+v", st)
 	}
 
