@@ -1,0 +1,73 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/smsgate/smsgate/internal/web"
+	"github.com/smsgate/smsgate/pkg/smppsim"
+)
+
+// The status page in a real browser (Debian chromium driven by npm
+// playwright-core) during a simulated run: the numbers move, match
+// /metrics, no external request is made; a screenshot is kept in
+// $SMSGATE_ARTIFACTS (default: the test's temp dir).
+func TestStatusPageInBrowser(t *testing.T) {
+	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
+		t.Fatal("chromium is not installed: run scripts/ensure-deps.sh (Debian package chromium)")
+	}
+	_, file, _, _ := runtime.Caller(0)
+	dir := filepath.Join(filepath.Dir(file), "..", "..", "test", "browser")
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "playwright-core")); err != nil {
+		t.Fatal("npm playwright-core is not installed in test/browser: run scripts/ensure-deps.sh")
+	}
+	e := newEnv(t, twoOperators(smppsim.Options{RespDelay: 2 * time.Millisecond}, smppsim.Options{}), baseRouting)
+	e.cfg.Operators[0].TPS = 100
+	e.start()
+	addr := make(chan string, 1)
+	srv := web.New(web.Options{Listen: "127.0.0.1:0", Gatherer: e.reg, Store: e.st, Ready: e.gw.Ready, Live: e.gw.Live, Addr: addr})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	base := "http://" + <-addr
+
+	// Steady traffic to magti while the page is open.
+	stop := make(chan struct{})
+	prodDone := make(chan struct{})
+	go func() {
+		defer close(prodDone)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(200 * time.Millisecond):
+			}
+			var recs []map[string]any
+			for j := 0; j < 20; j++ {
+				recs = append(recs, msg(fmt.Sprintf("p%04d-%02d", i, j), fmt.Sprintf("9955993%03d%02d", i%1000, j), "page test"))
+			}
+			e.submit(recs...)
+		}
+	}()
+	defer func() { close(stop); <-prodDone }()
+
+	outDir := os.Getenv("SMSGATE_ARTIFACTS")
+	if outDir == "" {
+		outDir = t.TempDir()
+	}
+	shot := filepath.Join(outDir, "status-page.png")
+	cmd := exec.Command("node", filepath.Join(dir, "status_page.js"), base, shot)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("browser check failed: %v\n%s", err, out)
+	}
+	t.Logf("browser saw %s; screenshot %s", out, shot)
+}

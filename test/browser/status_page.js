@@ -1,0 +1,48 @@
+// status_page.js — drives the live status page in Debian's Chromium with
+// playwright-core: loads it, waits until the per-operator counters move,
+// compares them with /metrics, and saves a screenshot.
+//   node status_page.js http://127.0.0.1:PORT OUT.png
+// Prints one JSON line with what it saw; exits non-zero on any failure.
+'use strict';
+const { chromium } = require('playwright-core');
+
+async function metric(base, name, labels) {
+  const text = await (await fetch(base + '/metrics')).text();
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name + '{')) continue;
+    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) sum += parseFloat(line.split(' ').pop());
+  }
+  return sum;
+}
+
+(async () => {
+  const [base, shot] = process.argv.slice(2);
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
+      '--no-first-run', '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    const external = [];
+    page.on('request', r => { if (!r.url().startsWith(base)) external.push(r.url()); });
+    await page.goto(base + '/', { waitUntil: 'load', timeout: 15000 });
+    const cell = sel => page.locator(`td[data-operator="magti"][data-field="${sel}"]`);
+    await cell('sent_total').waitFor({ timeout: 15000 });
+    const read = async () => Number((await cell('sent_total').innerText()).replace(/[^0-9.]/g, ''));
+    const first = await read();
+    let later = first;
+    for (let i = 0; i < 30 && later <= first; i++) { await page.waitForTimeout(500); later = await read(); }
+    if (later <= first) throw new Error(`sent_total did not move: ${first} -> ${later}`);
+    // The page's number must match /metrics (allow the one-second poll lag).
+    const m = await metric(base, 'smsgate_dispatch_parts_total', { operator: 'magti', result: 'ok' });
+    const shown = await read();
+    if (Math.abs(m - shown) > Math.max(50, m * 0.2)) throw new Error(`page shows ${shown}, /metrics says ${m}`);
+    if (external.length) throw new Error('external requests: ' + external.join(', '));
+    await page.screenshot({ path: shot, fullPage: true });
+    console.log(JSON.stringify({ first, later, shown, metrics: m }));
+  } finally {
+    await browser.close();
+  }
+})().catch(e => { console.error(String(e && e.stack || e)); process.exit(1); });
