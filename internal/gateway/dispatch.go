@@ -108,7 +108,12 @@ func (d *dispatcher) run(ctx context.Context) error {
 			d.wait(ctx, idle, 20*time.Millisecond)
 			continue
 		}
-		claimed, err := store.Claim(ctx, d.g.store.Pool, d.op.name, d.g.opts.InstanceID, min(free, d.g.opts.ClaimBatch))
+		// The claim is not cancelled by shutdown: a cancel racing the commit
+		// would leave rows claimed that we never saw (later: unknown). The
+		// loop below releases whatever shutdown prevents from being sent.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		claimed, err := store.Claim(cctx, d.g.store.Pool, d.op.name, d.g.opts.InstanceID, min(free, d.g.opts.ClaimBatch))
+		cancel()
 		if err != nil {
 			if ctx.Err() == nil {
 				d.g.log.Warn("claim failed", zap.String("operator", d.op.name), zap.Error(err))
