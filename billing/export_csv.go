@@ -20,21 +20,7 @@ import (
 // interchange format and finance tools must read back exactly what was
 // billed; the XLSX export stores text as text and is the one for humans.
 func WriteBillingCSV(w io.Writer, src BillingSource, progress func(rows int64)) (int64, error) {
-	cw := csv.NewWriter(w) // csv.Writer wraps w in a bufio.Writer
-	if err := cw.Write(BillingHeader()); err != nil {
-		return 0, fmt.Errorf("billing csv: header: %w", err)
-	}
-	rec := make([]string, 11)
-	var row BillingRow
-	var n int64
-	for {
-		err := src.Next(&row)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return n, fmt.Errorf("billing csv: row %d: %w", n+1, err)
-		}
+	return writeCSV(w, "billing csv", BillingHeader(), src.Next, func(row *BillingRow, rec []string) {
 		rec[0] = row.MessageID
 		rec[1] = strconv.Itoa(row.Part)
 		rec[2] = row.Account
@@ -46,48 +32,13 @@ func WriteBillingCSV(w io.Writer, src BillingSource, progress func(rows int64)) 
 		rec[8] = row.Cost.String()
 		rec[9] = row.Price.String()
 		rec[10] = row.Currency
-		if err := cw.Write(rec); err != nil {
-			return n, fmt.Errorf("billing csv: row %d: %w", n+1, err)
-		}
-		n++
-		if n%progressEvery == 0 {
-			// Surface a broken writer (client gone) without waiting for the end.
-			if err := cw.Error(); err != nil {
-				return n, fmt.Errorf("billing csv: %w", err)
-			}
-			if progress != nil {
-				progress(n)
-			}
-		}
-	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
-		return n, fmt.Errorf("billing csv: %w", err)
-	}
-	if progress != nil {
-		progress(n)
-	}
-	return n, nil
+	}, progress)
 }
 
 // WriteMOCSV writes the MO export as CSV; see WriteBillingCSV.
 // received_at uses the same RFC 3339 UTC millisecond form as submitted_at.
 func WriteMOCSV(w io.Writer, src MOSource, progress func(rows int64)) (int64, error) {
-	cw := csv.NewWriter(w)
-	if err := cw.Write(MOHeader()); err != nil {
-		return 0, fmt.Errorf("mo csv: header: %w", err)
-	}
-	rec := make([]string, 8)
-	var row MORow
-	var n int64
-	for {
-		err := src.Next(&row)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return n, fmt.Errorf("mo csv: row %d: %w", n+1, err)
-		}
+	return writeCSV(w, "mo csv", MOHeader(), src.Next, func(row *MORow, rec []string) {
 		rec[0] = row.ID
 		rec[1] = row.ReceivedAt.UTC().Format(tsLayout)
 		rec[2] = row.Operator
@@ -96,13 +47,36 @@ func WriteMOCSV(w io.Writer, src MOSource, progress func(rows int64)) (int64, er
 		rec[5] = row.Text
 		rec[6] = row.Keyword
 		rec[7] = strconv.Itoa(row.Parts)
+	}, progress)
+}
+
+// writeCSV is the loop both CSV exports share: header, one row at a time
+// through csv.Writer's buffer, progress every progressEvery rows.
+func writeCSV[T any](w io.Writer, what string, header []string, next func(*T) error, fill func(*T, []string), progress func(rows int64)) (int64, error) {
+	cw := csv.NewWriter(w) // csv.Writer wraps w in a bufio.Writer
+	if err := cw.Write(header); err != nil {
+		return 0, fmt.Errorf("%s: header: %w", what, err)
+	}
+	rec := make([]string, len(header))
+	var row T
+	var n int64
+	for {
+		err := next(&row)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return n, fmt.Errorf("%s: row %d: %w", what, n+1, err)
+		}
+		fill(&row, rec)
 		if err := cw.Write(rec); err != nil {
-			return n, fmt.Errorf("mo csv: row %d: %w", n+1, err)
+			return n, fmt.Errorf("%s: row %d: %w", what, n+1, err)
 		}
 		n++
 		if n%progressEvery == 0 {
+			// Surface a broken writer (client gone) without waiting for the end.
 			if err := cw.Error(); err != nil {
-				return n, fmt.Errorf("mo csv: %w", err)
+				return n, fmt.Errorf("%s: %w", what, err)
 			}
 			if progress != nil {
 				progress(n)
@@ -111,7 +85,7 @@ func WriteMOCSV(w io.Writer, src MOSource, progress func(rows int64)) (int64, er
 	}
 	cw.Flush()
 	if err := cw.Error(); err != nil {
-		return n, fmt.Errorf("mo csv: %w", err)
+		return n, fmt.Errorf("%s: %w", what, err)
 	}
 	if progress != nil {
 		progress(n)
