@@ -14,7 +14,8 @@ import (
 // requested system_id (or no bind at all for SendGarbage).
 var ErrNoBind = errors.New("smppsim: no receiver-capable bind")
 
-// ErrBadOrder is returned when MO.Order is not a permutation of 1..parts.
+// ErrBadOrder is returned when MO.Order names a part outside 1..parts, names
+// one twice, or has more entries than parts.
 var ErrBadOrder = errors.New("smppsim: MO.Order is not a permutation of the parts")
 
 // MO is a mobile-originated message to inject.
@@ -37,6 +38,7 @@ type MO struct {
 	// counter.
 	Ref uint16
 	// Order lists the 1-based part numbers in sending order (e.g. 3,1,2);
+	// a subset sends only those parts (incomplete messages in tests);
 	// nil sends them in order.
 	Order []int
 	// SpreadBinds sends the k-th part sent on the k-th receiver-capable
@@ -129,7 +131,9 @@ func partOrder(order []int, n int) ([]int, error) {
 		}
 		return out, nil
 	}
-	if len(order) != n {
+	// A subset is allowed: sending only some parts is how tests make an MO
+	// that never completes, or straddle a restart.
+	if len(order) == 0 || len(order) > n {
 		return nil, fmt.Errorf("%w: %d entries for %d parts", ErrBadOrder, len(order), n)
 	}
 	seen := make([]bool, n+1)

@@ -102,7 +102,7 @@ func TestInjectMOErrors(t *testing.T) {
 		t.Errorf("no bind: %v", err)
 	}
 	e := bound(t, s, pdu.BindTransceiver, "acme")
-	if err := s.InjectMO(ctx, MO{SystemID: "acme", Text: "hi", Order: []int{2}}); !errors.Is(err, ErrBadOrder) {
+	if err := s.InjectMO(ctx, MO{SystemID: "acme", Text: "hi", Order: []int{1, 1}}); !errors.Is(err, ErrBadOrder) {
 		t.Errorf("bad order: %v", err)
 	}
 	// No answer: timeout.
