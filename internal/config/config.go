@@ -271,6 +271,11 @@ type MO struct {
 	// ReassemblyTimeout is how long parts of a multipart MO wait for the
 	// rest. Default 10m.
 	ReassemblyTimeout time.Duration `yaml:"reassembly_timeout"`
+	// AutoReply maps a keyword (from mo.keywords or the marketing stop/start
+	// keywords) to a text sent back to the subscriber, from the number they
+	// wrote to, as a transactional message of the account owning that
+	// number. Default none.
+	AutoReply map[string]string `yaml:"auto_reply"`
 }
 
 // DLR is the `dlr` section.

@@ -215,6 +215,13 @@ func (c *Config) finish(baseDir string) {
 	upper(c.Marketing.StopKeywords)
 	upper(c.Marketing.StartKeywords)
 	upper(c.MO.Keywords)
+	if len(c.MO.AutoReply) > 0 {
+		replies := make(map[string]string, len(c.MO.AutoReply))
+		for k, v := range c.MO.AutoReply {
+			replies[strings.ToUpper(k)] = v
+		}
+		c.MO.AutoReply = replies
+	}
 	if c.Reroute != nil {
 		upper(c.Reroute.On)
 	}

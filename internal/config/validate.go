@@ -32,6 +32,7 @@ func (c *Config) Validate() error {
 	v.marketing()
 	v.positive("mo.reassembly_timeout", c.MO.ReassemblyTimeout)
 	v.keywords("mo.keywords", c.MO.Keywords)
+	v.autoReply()
 	v.positive("dlr.timeout", c.DLR.Timeout)
 	v.positive("dlr.early_hold", c.DLR.EarlyHold)
 	v.between("limits.max_parts", c.Limits.MaxParts, 1, 255)
@@ -433,6 +434,25 @@ func (v *validator) keywords(key string, kws []string) {
 	for i, k := range kws {
 		if !keyword.MatchString(k) {
 			v.add(fmt.Sprintf("%s[%d]", key, i), "want one word of 1–32 characters, got %q", k)
+		}
+	}
+}
+
+// autoReply checks that every auto-reply answers a known keyword and has text.
+func (v *validator) autoReply() {
+	known := map[string]bool{}
+	for _, ks := range [][]string{v.c.MO.Keywords, v.c.Marketing.StopKeywords, v.c.Marketing.StartKeywords} {
+		for _, k := range ks {
+			known[strings.ToUpper(k)] = true
+		}
+	}
+	for k, text := range v.c.MO.AutoReply {
+		key := "mo.auto_reply." + k
+		if !known[strings.ToUpper(k)] {
+			v.add(key, "not a keyword of mo.keywords or marketing.stop_keywords/start_keywords")
+		}
+		if strings.TrimSpace(text) == "" {
+			v.add(key, "the reply text is empty")
 		}
 	}
 }

@@ -67,3 +67,30 @@ func TestMOAcrossRestartAndTimeout(t *testing.T) {
 		t.Errorf("mo table has %d rows, want 2", stored)
 	}
 }
+
+// A keyword MO with an auto_reply gets the reply through the pipeline,
+// from the number the subscriber wrote to, once.
+func TestAutoReply(t *testing.T) {
+	e := newEnv(t, twoOperators(smppsim.Options{}, smppsim.Options{}), baseRouting+`marketing:
+  stop_keywords: [STOP]
+mo:
+  auto_reply: {stop: "You are unsubscribed from ACME. Reply START to rejoin."}
+`)
+	e.start()
+	waitFor(t, 10*time.Second, "bound", func() bool { return e.gw.pools["magti"].Usable() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := e.sims["magti"].InjectMO(ctx, smppsim.MO{SystemID: "acme", From: "995599444444", To: "4422", Text: "Stop"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "reply at the SMSC", func() bool { return submitsTo(e.sims["magti"])["995599444444"] == 1 })
+	for _, s := range e.sims["magti"].Submits() {
+		if s.Dest == "995599444444" && (s.Source != "4422" || string(s.ShortMessage) != "You are unsubscribed from ACME. Reply START to rejoin.") {
+			t.Errorf("reply %q from %q", s.ShortMessage, s.Source)
+		}
+	}
+	time.Sleep(500 * time.Millisecond)
+	if n := submitsTo(e.sims["magti"])["995599444444"]; n != 1 {
+		t.Errorf("reply sent %d times", n)
+	}
+}

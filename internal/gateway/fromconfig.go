@@ -42,6 +42,12 @@ func buildTables(cfg *config.Config) (*tables, error) {
 	t.stopWords = dlr.KeywordSet(cfg.Marketing.StopKeywords)
 	t.startWords = dlr.KeywordSet(cfg.Marketing.StartKeywords)
 	t.keywords = dlr.KeywordSet(cfg.MO.Keywords, cfg.Marketing.StopKeywords, cfg.Marketing.StartKeywords)
+	t.autoReply = map[string]string{}
+	for k, v := range cfg.MO.AutoReply {
+		for kw := range dlr.KeywordSet([]string{k}) {
+			t.autoReply[kw] = v
+		}
+	}
 	for i := range cfg.Accounts {
 		a := &cfg.Accounts[i]
 		loc := a.Location

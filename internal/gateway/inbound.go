@@ -419,6 +419,9 @@ func (g *Gateway) publishMO(ctx context.Context, tx pgx.Tx, ra *dlr.Reassembler,
 		if err := g.applyKeyword(ctx, tx, t, mo); err != nil {
 			return nil, err
 		}
+		if err := g.autoReply(ctx, tx, t, mo, id); err != nil {
+			return nil, err
+		}
 		if err := ra.Done(ctx, mo); err != nil {
 			return nil, err
 		}
@@ -473,4 +476,51 @@ func (in *inbound) handlerFor(op *operatorRT) smpp.InboundHandler {
 	return smpp.HandlerFunc(func(_ *smpp.BindInfo, d *pdu.SM, ack func(pdu.Status)) {
 		in.deliver(in.ctx(), inboundItem{op: op, sm: d, ack: ack, at: time.Now()})
 	})
+}
+
+// autoReply queues the configured reply to a keyword MO as a normal
+// transactional message of the account that owns the number written to,
+// in the transaction that stores the MO (so a redelivered MO cannot reply
+// twice: the reply's id derives from the MO's).
+func (g *Gateway) autoReply(ctx context.Context, tx pgx.Tx, t *tables, mo *dlr.MO, moID string) error {
+	text, ok := t.autoReply[mo.Keyword]
+	if !ok || mo.Incomplete {
+		return nil
+	}
+	owners := t.senderOwners[mo.To]
+	if len(owners) == 0 {
+		g.log.Warn("auto-reply skipped: no account owns the number", zap.String("to", mo.To), zap.String("keyword", mo.Keyword))
+		return nil
+	}
+	acct := t.accounts[owners[0]]
+	country := t.defaultCountry
+	if acct != nil && acct.country != "" {
+		country = acct.country
+	}
+	dest, err := router.NormalizeMSISDN(mo.From, country)
+	if err != nil {
+		return nil // not a number we can answer
+	}
+	enc, err := coding.Choose(text, 0)
+	if err != nil {
+		return nil
+	}
+	now := time.Now()
+	m := store.Message{ID: "reply-" + moID, Account: owners[0], Sender: mo.To, Dest: dest, Body: text, Encoding: int16(enc),
+		DLR: true, Priority: 5, SendAt: now, Parts: int16(coding.CountParts(text, enc, coding.UDH8)), State: store.Queued,
+		SrcPartition: -1}
+	c, err := t.routes.Choose(dest, "", "", now, g.usableForNew, nil, g.rand())
+	if err != nil {
+		c, err = t.routes.Choose(dest, "", "", now, func(string) bool { return true }, nil, g.rand())
+	}
+	if err != nil {
+		m.State, m.ErrorReason, m.ErrorDetail = store.Rejected, "no_route", "no route for the auto-reply to "+dest
+	} else {
+		m.Operator = c.Route.Operator
+	}
+	if _, err := store.InsertMessages(ctx, tx, []store.Message{m}); err != nil {
+		return err
+	}
+	g.notifyDispatchers()
+	return nil
 }

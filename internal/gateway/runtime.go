@@ -27,6 +27,7 @@ type tables struct {
 	stopWords      map[string]struct{}
 	startWords     map[string]struct{}
 	keywords       map[string]struct{} // mo.keywords ∪ stop ∪ start
+	autoReply      map[string]string   // keyword -> reply text
 	dlrTimeout     time.Duration
 	earlyHold      time.Duration
 	moTimeout      time.Duration
