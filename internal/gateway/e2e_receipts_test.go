@@ -97,3 +97,18 @@ func TestQuietHours(t *testing.T) {
 		t.Errorf("deferred message: state %d send_at %s, want scheduled until %s", state, sendAt.In(tbilisi), end.Format("15:04"))
 	}
 }
+
+// No receipt within dlr.timeout: expired with error.reason dlr_timeout.
+func TestDLRTimeout(t *testing.T) {
+	e := newEnv(t, twoOperators(smppsim.Options{NoReceipts: true}, smppsim.Options{}), baseRouting+"dlr: {timeout: 1s}\n")
+	e.start()
+	e.submit(msg("nt1", "995599000601", "no receipt will come"))
+	waitFor(t, 30*time.Second, "expired", func() bool { l := e.events.last("nt1"); return l != nil && l["status"] == "expired" })
+	l := e.events.last("nt1")
+	if l["error"] == nil || l["error"].(map[string]any)["reason"] != "dlr_timeout" {
+		t.Errorf("expired event %v", l)
+	}
+	if got := strings.Join(e.events.statuses("nt1"), ","); got != "submitted,expired" {
+		t.Errorf("statuses %s", got)
+	}
+}
