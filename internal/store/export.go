@@ -20,7 +20,7 @@ type ExportQuery struct {
 
 // exportFetch is how many rows one FETCH brings: memory stays constant
 // whatever the export's size.
-const exportFetch = 5000
+const exportFetch = 20000
 
 // cursor streams a query through a server-side cursor inside a read-only
 // transaction.
