@@ -1,0 +1,61 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/smsgate/smsgate/pkg/smppsim"
+)
+
+// charge_on: delivered bills only parts whose receipt says delivered, in the
+// receipt's transaction; charge_on: submit bills accepted parts at once.
+func TestChargeOnDelivered(t *testing.T) {
+	e := newEnv(t, twoOperators(smppsim.Options{DestStat: map[string]string{"9955994": smppsim.StatUndeliv}}, smppsim.Options{}), baseRouting)
+	e.cfg.Operators[0].ChargeOn = "delivered"
+	e.start()
+	var ids []string
+	for i := 0; i < 10; i++ {
+		to := fmt.Sprintf("9955993%05d", i) // delivered
+		if i%2 == 1 {
+			to = fmt.Sprintf("9955994%05d", i) // undeliverable
+		}
+		id := fmt.Sprintf("c%d", i)
+		ids = append(ids, id)
+		e.submit(msg(id, to, "charge test"))
+	}
+	waitFor(t, 30*time.Second, "all final", func() bool {
+		for _, id := range ids {
+			l := e.events.last(id)
+			if l == nil || (l["status"] != "delivered" && l["status"] != "undeliverable") {
+				return false
+			}
+		}
+		return true
+	})
+	rows, err := e.st.Pool.Query(context.Background(), `SELECT message_id, status FROM ledger ORDER BY message_id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	billed := map[string]string{}
+	for rows.Next() {
+		var id, st string
+		_ = rows.Scan(&id, &st)
+		billed[id] = st
+	}
+	rows.Close()
+	for i, id := range ids {
+		_, ok := billed[id]
+		if want := i%2 == 0; ok != want {
+			t.Errorf("%s billed=%v, want %v (charge_on delivered)", id, ok, want)
+		}
+		if ok && billed[id] != "delivered" {
+			t.Errorf("%s ledger status %s", id, billed[id])
+		}
+	}
+	// The delivered events carry the price.
+	if l := e.events.last("c0"); l["currency"] != "EUR" || l["price"] != 0.03 {
+		t.Errorf("delivered event without its price: %v", l)
+	}
+}
