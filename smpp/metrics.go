@@ -126,6 +126,10 @@ func (m *Metrics) forOperator(op string) opMetrics {
 	if m == nil {
 		return opMetrics{}
 	}
+	// Series that may stay at zero are created up front, so rate() and
+	// increase() in dashboards and alerts see 0 instead of nothing.
+	m.reconnects.WithLabelValues(op)
+	m.bindsUp.WithLabelValues(op)
 	return opMetrics{
 		m: m, op: op,
 		ok:        m.submits.WithLabelValues(op, "ok"),

@@ -276,9 +276,12 @@ func (g *Gateway) sampleQueues() error {
 	if err != nil {
 		return err
 	}
-	g.metrics.queueDepth.Reset()
-	for k, n := range depth {
-		g.metrics.queueDepth.WithLabelValues(k[0], k[1]).Set(float64(n))
+	// Every operator × live state gets a value (0 when empty), so the
+	// series never disappear from dashboards.
+	for op := range g.operators {
+		for _, st := range []store.State{store.Queued, store.Sending, store.Scheduled, store.Held} {
+			g.metrics.queueDepth.WithLabelValues(op, st.String()).Set(float64(depth[[2]string{op, st.String()}]))
+		}
 	}
 	return nil
 }
