@@ -36,6 +36,8 @@ func (g *Gateway) housekeeping(ctx context.Context) error {
 		}
 		if n%10 == 0 {
 			g.job(ctx, "queue gauges", g.sampleQueues)
+			g.job(ctx, "kafka lag", g.sampleKafkaLag)
+			g.job(ctx, "billing gauges", g.sampleBilling)
 		}
 		if n%20 == 0 {
 			g.job(ctx, "dlr timeout", g.expireReceipts)

@@ -21,6 +21,9 @@ type metrics struct {
 	queueDepth     *prometheus.GaugeVec   // operator, state
 	dlrTimeouts    prometheus.Counter
 	finals         *prometheus.CounterVec // operator, status: final states reached after submission
+	kafkaLag       prometheus.Gauge
+	billedParts    *prometheus.GaugeVec // operator, currency (this month, sampled from billing_month)
+	billedRevenue  *prometheus.GaugeVec
 	recovered      *prometheus.CounterVec // what: unknown
 }
 
@@ -56,12 +59,19 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Messages expired with dlr_timeout."}),
 		finals: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "smsgate_messages_final_total",
 			Help: "Messages reaching a final state after submission (delivered, undeliverable, expired)."}, []string{"operator", "status"}),
+		kafkaLag: prometheus.NewGauge(prometheus.GaugeOpts{Name: "smsgate_kafka_consumer_lag_records",
+			Help: "sms.submit records not yet committed by the consumer group (log end minus committed), sampled."}),
+		billedParts: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "smsgate_billing_month_parts",
+			Help: "Parts billed this calendar month (UTC), sampled from the ledger aggregates."}, []string{"operator", "currency"}),
+		billedRevenue: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "smsgate_billing_month_revenue",
+			Help: "Customer price billed this calendar month (UTC), sampled; for display, sums use the ledger."}, []string{"operator", "currency"}),
 		recovered: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "smsgate_recovered_claims_total",
 			Help: "Claims of dead instances resolved after a crash."}, []string{"as"}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.ingested, m.ingestRetries, m.dlq, m.submits, m.failovers, m.published, m.dbBatch,
-			m.receipts, m.receiptLatency, m.mo, m.optouts, m.queueDepth, m.dlrTimeouts, m.recovered, m.finals)
+			m.receipts, m.receiptLatency, m.mo, m.optouts, m.queueDepth, m.dlrTimeouts, m.recovered, m.finals,
+			m.kafkaLag, m.billedParts, m.billedRevenue)
 	}
 	return m
 }

@@ -1,0 +1,75 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+)
+
+// sampleKafkaLag sets smsgate_kafka_consumer_lag: per partition of
+// sms.submit, the log end offset minus the group's committed offset (a
+// partition never committed counts from its first offset).
+func (g *Gateway) sampleKafkaLag() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	c := &kafka.Client{Addr: kafka.TCP(g.opts.Brokers...), Timeout: 3 * time.Second}
+	topic := g.opts.Topics.Submit
+	md, err := c.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+	if err != nil {
+		return fmt.Errorf("kafka lag: %w", err)
+	}
+	var parts []int
+	for _, t := range md.Topics {
+		if t.Name == topic {
+			for _, p := range t.Partitions {
+				parts = append(parts, p.ID)
+			}
+		}
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	reqs := make([]kafka.OffsetRequest, 0, 2*len(parts))
+	for _, p := range parts {
+		reqs = append(reqs, kafka.FirstOffsetOf(p), kafka.LastOffsetOf(p))
+	}
+	offs, err := c.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
+	if err != nil {
+		return fmt.Errorf("kafka lag: %w", err)
+	}
+	committed, err := c.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: g.opts.Group, Topics: map[string][]int{topic: parts}})
+	if err != nil {
+		return fmt.Errorf("kafka lag: %w", err)
+	}
+	done := map[int]int64{}
+	for _, p := range committed.Topics[topic] {
+		done[p.Partition] = p.CommittedOffset
+	}
+	var lag int64
+	for _, p := range offs.Topics[topic] {
+		from, ok := done[p.Partition]
+		if !ok || from < 0 {
+			from = p.FirstOffset
+		}
+		if d := p.LastOffset - from; d > 0 {
+			lag += d
+		}
+	}
+	g.metrics.kafkaLag.Set(float64(lag))
+	return nil
+}
+
+// sampleBilling copies this month's billed totals (UTC month) into gauges.
+func (g *Gateway) sampleBilling() error {
+	rows, err := g.store.BillingSummary(context.Background(), time.Now().UTC().Format("2006-01"))
+	if err != nil {
+		return err
+	}
+	for _, r := range rows {
+		g.metrics.billedParts.WithLabelValues(r.Operator, r.Currency).Set(float64(r.Parts))
+		g.metrics.billedRevenue.WithLabelValues(r.Operator, r.Currency).Set(r.Revenue.Float64())
+	}
+	return nil
+}
