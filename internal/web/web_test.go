@@ -53,6 +53,12 @@ func TestAuth(t *testing.T) {
 			t.Errorf("%s with the token: %d, want 503 (no store)", path, r.StatusCode)
 		}
 	}
+	// The token never appears on the page or in the status JSON.
+	for _, p := range []string{"/", "/api/v1/status", "/metrics", "/static/app.js"} {
+		if _, body := get(t, srv.URL+p, ""); strings.Contains(body, "s3cret-token") {
+			t.Errorf("%s shows the API token", p)
+		}
+	}
 	noTokens := newTestServer(t, Options{})
 	if r, _ := get(t, noTokens.URL+"/api/v1/billing/summary", "anything"); r.StatusCode != 403 {
 		t.Errorf("no configured tokens must accept none: %d", r.StatusCode)
