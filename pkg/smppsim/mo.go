@@ -76,7 +76,8 @@ func (s *Server) InjectMO(ctx context.Context, mo MO) error {
 		return fmt.Errorf("%w for system_id %q", ErrNoBind, mo.SystemID)
 	}
 	var binds []*conn
-	for _, c := range sys.snapshot() {
+	all, _ := sys.snapshot()
+	for _, c := range all {
 		if receiverCapable(c.mode) {
 			binds = append(binds, c)
 		}

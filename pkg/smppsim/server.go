@@ -432,12 +432,13 @@ func (sys *system) removeBind(c *conn) {
 	sys.binds = next
 }
 
-// snapshot returns the current binds; the slice is never modified in place.
-func (sys *system) snapshot() []*conn {
+// snapshot returns the current binds (the slice is never modified in
+// place) and the round-robin start, read under the same lock.
+func (sys *system) snapshot() ([]*conn, int) {
 	sys.mu.Lock()
 	defer sys.mu.Unlock()
 	sys.rr++
-	return sys.binds
+	return sys.binds, int(sys.rr)
 }
 
 // receiverCapable reports whether a bind mode can receive deliver_sm.
@@ -473,9 +474,8 @@ func (s *Server) routeOut(sys *system, p *outPDU, origin *conn, otherBind, fromR
 	if !otherBind && tryConn(origin) {
 		return true
 	}
-	binds := sys.snapshot()
+	binds, start := sys.snapshot()
 	if n := len(binds); n > 0 {
-		start := int(sys.rr)
 		for i := range n {
 			c := binds[(start+i)%n]
 			if c != origin && tryConn(c) {
