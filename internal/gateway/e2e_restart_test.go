@@ -113,3 +113,38 @@ func TestFailoverToNextRoute(t *testing.T) {
 		}
 	}
 }
+
+// No head-of-line blocking (invariant 3): operator A's SMSC stops
+// answering with a backlog queued for it; operator B's messages, produced
+// after A's, are all delivered while A's wait.
+func TestNoHeadOfLineBlocking(t *testing.T) {
+	e := newEnv(t, twoOperators(smppsim.Options{StopAnswering: true}, smppsim.Options{}), baseRouting)
+	e.start()
+	var a, b []map[string]any
+	for i := 0; i < 500; i++ {
+		a = append(a, msg(fmt.Sprintf("a%03d", i), fmt.Sprintf("99559%07d", i), "to the stalled operator"))
+	}
+	for i := 0; i < 100; i++ {
+		b = append(b, msg(fmt.Sprintf("b%03d", i), fmt.Sprintf("99532%07d", i), "to the healthy operator"))
+	}
+	e.submit(a...)
+	e.submit(b...)
+	waitFor(t, 30*time.Second, "every message to the healthy operator delivered", func() bool {
+		for _, r := range b {
+			if l := e.events.last(r["id"].(string)); l == nil || l["status"] != "delivered" {
+				return false
+			}
+		}
+		return true
+	})
+	if n := e.sims["magti"].Stats().Submits; n > 60 {
+		t.Errorf("the stalled operator took %d submits: more than its window", n)
+	}
+	var queued int
+	if err := e.st.Pool.QueryRow(context.Background(), `SELECT count(*) FROM messages WHERE operator = 'magti' AND state = 0`).Scan(&queued); err != nil {
+		t.Fatal(err)
+	}
+	if queued < 400 {
+		t.Errorf("only %d of A's messages wait in Postgres; the backlog must stay in the durable queue", queued)
+	}
+}
