@@ -43,16 +43,9 @@ func runExport(ctx context.Context, args []string) error {
 	if *format == "xlsx" && *out == "" {
 		return errors.New("-format xlsx needs -o FILE")
 	}
-	dsn := os.Getenv("SMSGATE_POSTGRES_DSN")
-	if *cfgPath != "" {
-		cfg, err := config.Load(*cfgPath)
-		if err != nil {
-			return errors.New(config.OneLine(err))
-		}
-		dsn = cfg.Postgres.DSN
-	}
-	if dsn == "" {
-		return errors.New("no database: give -config FILE or set SMSGATE_POSTGRES_DSN")
+	dsn, err := postgresDSN(*cfgPath)
+	if err != nil {
+		return err
 	}
 	st, err := store.Open(ctx, dsn, 2)
 	if err != nil {
@@ -111,4 +104,20 @@ func runExport(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(os.Stderr, "exported %d rows to %s\n", n, dest)
 	return nil
+}
+
+// postgresDSN is where the offline commands (export, reconcile) read
+// Postgres: the config file's postgres.dsn, else $SMSGATE_POSTGRES_DSN.
+func postgresDSN(cfgPath string) (string, error) {
+	if cfgPath != "" {
+		cfg, err := config.Load(cfgPath)
+		if err != nil {
+			return "", errors.New(config.OneLine(err))
+		}
+		return cfg.Postgres.DSN, nil
+	}
+	if dsn := os.Getenv("SMSGATE_POSTGRES_DSN"); dsn != "" {
+		return dsn, nil
+	}
+	return "", errors.New("no database: give -config FILE or set SMSGATE_POSTGRES_DSN")
 }

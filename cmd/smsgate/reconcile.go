@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/smsgate/smsgate/billing"
-	"github.com/smsgate/smsgate/internal/config"
 	"github.com/smsgate/smsgate/internal/store"
 	"github.com/smsgate/smsgate/internal/web"
 )
@@ -41,16 +40,9 @@ func runReconcile(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	dsn := os.Getenv("SMSGATE_POSTGRES_DSN")
-	if *cfgPath != "" {
-		cfg, err := config.Load(*cfgPath)
-		if err != nil {
-			return errors.New(config.OneLine(err))
-		}
-		dsn = cfg.Postgres.DSN
-	}
-	if dsn == "" {
-		return errors.New("no database: give -config FILE or set SMSGATE_POSTGRES_DSN")
+	dsn, err := postgresDSN(*cfgPath)
+	if err != nil {
+		return err
 	}
 	file, err := os.Open(*cdr)
 	if err != nil {
