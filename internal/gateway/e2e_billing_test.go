@@ -59,3 +59,42 @@ func TestChargeOnDelivered(t *testing.T) {
 		t.Errorf("delivered event without its price: %v", l)
 	}
 }
+
+// Volume tiers through the pipeline, with concurrent outcome writers: the
+// first 5 parts of the month at the base price, the rest at the tier price,
+// exactly.
+func TestTiersThroughPipeline(t *testing.T) {
+	body := `routes:
+  - {prefix: "995", operator: magti, cost: 0.012, currency: EUR}
+accounts:
+  - name: acme
+    senders: ["ACME"]
+    timezone: Asia/Tbilisi
+    rates:
+      - {prefix: "995", price: 0.030, currency: EUR, tiers: [{from: 5, price: 0.020}]}
+`
+	e := newEnv(t, twoOperators(smppsim.Options{NoReceipts: true}, smppsim.Options{}), body)
+	e.start()
+	var recs []map[string]any
+	for i := 0; i < 40; i++ {
+		recs = append(recs, msg(fmt.Sprintf("t%02d", i), fmt.Sprintf("9955995%05d", i), "tiered", "dlr", false))
+	}
+	e.submit(recs...)
+	waitFor(t, 30*time.Second, "all submitted", func() bool {
+		for _, r := range recs {
+			if l := e.events.last(r["id"].(string)); l == nil || l["status"] != "submitted" {
+				return false
+			}
+		}
+		return true
+	})
+	var base, tier int
+	var total string
+	err := e.st.Pool.QueryRow(context.Background(), `SELECT count(*) FILTER (WHERE price = 0.03), count(*) FILTER (WHERE price = 0.02), sum(price)::text FROM ledger`).Scan(&base, &tier, &total)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if base != 5 || tier != 35 || total != "0.850000" {
+		t.Errorf("ledger: %d at base, %d at tier, total %s; want 5, 35, 0.850000", base, tier, total)
+	}
+}

@@ -44,6 +44,8 @@ type Options struct {
 	InboundLinger time.Duration
 	// PublishBatch: outbox rows per Kafka produce (default 5000).
 	PublishBatch int
+	// OutcomeWriters is how many outcome transactions run at once (default 2).
+	OutcomeWriters int
 	// HousekeepingEvery is the base period of timers (default 500ms).
 	HousekeepingEvery time.Duration
 	// OrphanAfter: claims of an instance silent this long are recovered (default 15s).
@@ -74,6 +76,7 @@ func (o *Options) defaults() {
 	def(&o.OutcomeBatch, 2000)
 	def(&o.InboundBatch, 1000)
 	def(&o.PublishBatch, 5000)
+	def(&o.OutcomeWriters, 2)
 	defD(&o.IngestLinger, 5*time.Millisecond)
 	defD(&o.OutcomeLinger, 5*time.Millisecond)
 	defD(&o.InboundLinger, 5*time.Millisecond)
@@ -190,7 +193,13 @@ func (g *Gateway) Run(ctx context.Context) error {
 		}()
 	}
 	goRun(pub, "publisher", g.publisher.run)
-	goRun(writer, "outcome writer", g.outcomes.run)
+	// Two writers: one Postgres backend uses one core, and the outcome
+	// transaction is the pipeline's bottleneck. Batches never share a
+	// message, and the rows both may lock (tier counters, month
+	// aggregates) are locked in key order.
+	for i := 0; i < g.opts.OutcomeWriters; i++ {
+		goRun(writer, "outcome writer", g.outcomes.run)
+	}
 	goRun(inb, "inbound", g.inbound.run)
 	goRun(house, "housekeeping", g.housekeeping)
 	for name, p := range g.pools {

@@ -142,17 +142,15 @@ func (w *outcomeWriter) write(ctx context.Context, batch []*outcome) error {
 	return pgx.BeginFunc(ctx, g.store.Pool, func(tx pgx.Tx) error {
 		ledger, parts, ups, events = ledger[:0], parts[:0], ups[:0], events[:0]
 		evs = evs[:0]
-		var counts map[store.AccountMonth]int64
-		if len(keys) > 0 {
-			ks := make([]store.AccountMonth, 0, len(keys))
-			for k := range keys {
-				ks = append(ks, k)
-			}
-			var err error
-			if counts, err = store.MonthCounts(ctx, tx, ks); err != nil {
-				return err
-			}
+		// Prices depend on the account's month-to-date count (tiers), whose
+		// row is locked until commit; it is read after the bulk of the work
+		// so concurrent writers hold it only for the tail of a transaction.
+		type pendingBill struct {
+			li, ei int
+			rate   billing.Rate
+			key    store.AccountMonth
 		}
+		var bills []pendingBill
 		added := map[store.AccountMonth]int64{}
 		opCfg := g.operators
 		for _, o := range batch {
@@ -190,15 +188,12 @@ func (w *outcomeWriter) write(ctx context.Context, batch []*outcome) error {
 				// Charge on submit: an accepted part is billed now; an
 				// unknown one only when a receipt proves it (§5).
 				if p.state == store.Submitted && op != nil && !op.chargeOnDeliv && hasRate && acct != nil {
-					n := counts[key] + added[key]
-					added[key]++
-					price := rate.PriceFor(n)
 					ledger = append(ledger, store.LedgerRow{MessageID: m.c.ID, Part: int16(i + 1), Attempt: attempt,
 						Account: m.c.Account, Operator: m.operator, Destination: m.c.Dest,
 						CountryPrefix: router.CountryPrefix(m.c.Dest), SubmittedAt: p.submittedAt, Status: "submitted",
-						Cost: cost, CostCurrency: costCur, Price: price, Currency: rate.Currency, Month: key.Month})
+						Cost: cost, CostCurrency: costCur, Currency: rate.Currency, Month: key.Month})
+					bills = append(bills, pendingBill{li: len(ledger) - 1, ei: len(evs), rate: rate, key: key})
 					ev.Cost += cost
-					ev.Price += price
 					ev.Currency = rate.Currency
 				}
 			}
@@ -216,6 +211,22 @@ func (w *outcomeWriter) write(ctx context.Context, batch []*outcome) error {
 		dups, err := store.UpdateMessages(ctx, tx, ups)
 		if err != nil {
 			return err
+		}
+		if len(bills) > 0 {
+			ks := make([]store.AccountMonth, 0, len(keys))
+			for k := range keys {
+				ks = append(ks, k)
+			}
+			counts, err := store.MonthCounts(ctx, tx, ks)
+			if err != nil {
+				return err
+			}
+			for _, b := range bills { // in batch order: tier ordinals follow billing order
+				price := b.rate.PriceFor(counts[b.key] + added[b.key])
+				added[b.key]++
+				ledger[b.li].Price = price
+				evs[b.ei].ev.Price += price
+			}
 		}
 		if _, err := store.InsertLedger(ctx, tx, ledger); err != nil {
 			return err

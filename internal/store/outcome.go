@@ -189,6 +189,7 @@ agg AS (
 	SELECT account, month, operator, currency, count(*),
 		sum(CASE WHEN cost_currency = currency THEN cost ELSE 0 END), sum(price)
 	FROM ins GROUP BY account, month, operator, currency
+	ORDER BY account, month, operator, currency -- lock order: concurrent writers cannot deadlock
 	ON CONFLICT (account, month, operator, currency) DO UPDATE SET
 		parts = billing_month.parts + excluded.parts,
 		cost = billing_month.cost + excluded.cost,
