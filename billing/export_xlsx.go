@@ -162,21 +162,8 @@ func (b *xlsxBook) finish(w io.Writer) error {
 // which for up to 15 significant digits (|amount| < 10^9) is exactly the
 // decimal: the cell XML holds "0.012", not a binary approximation.
 func WriteBillingXLSX(w io.Writer, src BillingSource, progress func(rows int64)) (int64, error) {
-	b, err := newXLSXBook("billing", BillingHeader(), []float64{24, 6, 14, 12, 16, 8, 24, 14, 12, 12, 9})
-	if err != nil {
-		return 0, fmt.Errorf("billing xlsx: %w", err)
-	}
-	cells := make([]any, 11)
-	var row BillingRow
-	var n int64
-	for {
-		err := src.Next(&row)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return n, b.fail(fmt.Errorf("billing xlsx: row %d: %w", n+1, err))
-		}
+	widths := []float64{24, 6, 14, 12, 16, 8, 24, 14, 12, 12, 9}
+	return writeXLSX(w, "billing", BillingHeader(), widths, src.Next, func(b *xlsxBook, row *BillingRow, cells []any) {
 		cells[0] = row.MessageID
 		cells[1] = row.Part
 		cells[2] = row.Account
@@ -188,41 +175,14 @@ func WriteBillingXLSX(w io.Writer, src BillingSource, progress func(rows int64))
 		cells[8] = excelize.Cell{StyleID: b.amtStyle, Value: row.Cost.Float64()}
 		cells[9] = excelize.Cell{StyleID: b.amtStyle, Value: row.Price.Float64()}
 		cells[10] = row.Currency
-		if err := b.add(cells); err != nil {
-			return n, b.fail(fmt.Errorf("billing xlsx: row %d: %w", n+1, err))
-		}
-		n++
-		if progress != nil && n%progressEvery == 0 {
-			progress(n)
-		}
-	}
-	if err := b.finish(w); err != nil {
-		return n, fmt.Errorf("billing xlsx: %w", err)
-	}
-	if progress != nil {
-		progress(n)
-	}
-	return n, nil
+	}, progress)
 }
 
 // WriteMOXLSX writes the MO export as an XLSX workbook, sheet "mo"; see
 // WriteBillingXLSX. received_at is a date-time cell, parts a number.
 func WriteMOXLSX(w io.Writer, src MOSource, progress func(rows int64)) (int64, error) {
-	b, err := newXLSXBook("mo", MOHeader(), []float64{24, 24, 12, 16, 12, 60, 10, 6})
-	if err != nil {
-		return 0, fmt.Errorf("mo xlsx: %w", err)
-	}
-	cells := make([]any, 8)
-	var row MORow
-	var n int64
-	for {
-		err := src.Next(&row)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return n, b.fail(fmt.Errorf("mo xlsx: row %d: %w", n+1, err))
-		}
+	widths := []float64{24, 24, 12, 16, 12, 60, 10, 6}
+	return writeXLSX(w, "mo", MOHeader(), widths, src.Next, func(b *xlsxBook, row *MORow, cells []any) {
 		cells[0] = row.ID
 		cells[1] = excelize.Cell{StyleID: b.timeStyle, Value: row.ReceivedAt.UTC().Truncate(time.Millisecond)}
 		cells[2] = row.Operator
@@ -231,8 +191,31 @@ func WriteMOXLSX(w io.Writer, src MOSource, progress func(rows int64)) (int64, e
 		cells[5] = row.Text
 		cells[6] = row.Keyword
 		cells[7] = row.Parts
+	}, progress)
+}
+
+// writeXLSX is the loop both XLSX exports share: one row at a time into the
+// streaming book, progress every progressEvery rows.
+func writeXLSX[T any](w io.Writer, sheet string, header []string, widths []float64, next func(*T) error,
+	fill func(*xlsxBook, *T, []any), progress func(rows int64)) (int64, error) {
+	b, err := newXLSXBook(sheet, header, widths)
+	if err != nil {
+		return 0, fmt.Errorf("%s xlsx: %w", sheet, err)
+	}
+	cells := make([]any, len(header))
+	var row T
+	var n int64
+	for {
+		err := next(&row)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return n, b.fail(fmt.Errorf("%s xlsx: row %d: %w", sheet, n+1, err))
+		}
+		fill(b, &row, cells)
 		if err := b.add(cells); err != nil {
-			return n, b.fail(fmt.Errorf("mo xlsx: row %d: %w", n+1, err))
+			return n, b.fail(fmt.Errorf("%s xlsx: row %d: %w", sheet, n+1, err))
 		}
 		n++
 		if progress != nil && n%progressEvery == 0 {
@@ -240,7 +223,7 @@ func WriteMOXLSX(w io.Writer, src MOSource, progress func(rows int64)) (int64, e
 		}
 	}
 	if err := b.finish(w); err != nil {
-		return n, fmt.Errorf("mo xlsx: %w", err)
+		return n, fmt.Errorf("%s xlsx: %w", sheet, err)
 	}
 	if progress != nil {
 		progress(n)

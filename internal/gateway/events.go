@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/smsgate/smsgate/billing"
+	"github.com/smsgate/smsgate/dlr"
 )
 
 // statusEvent is one sms.status record (contract §1.2).
@@ -140,18 +141,11 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// moEvent is one sms.mo record (contract §1.3).
+// moEvent is one sms.mo record (contract §1.3): the reassembled message
+// with its id first.
 type moEvent struct {
-	ID           string    `json:"id"`
-	Operator     string    `json:"operator"`
-	From         string    `json:"from"`
-	To           string    `json:"to"`
-	Text         string    `json:"text"`
-	Parts        int       `json:"parts"`
-	Keyword      string    `json:"keyword,omitempty"`
-	ReceivedAt   time.Time `json:"received_at"`
-	Incomplete   bool      `json:"incomplete,omitempty"`
-	PartsMissing []int     `json:"parts_missing,omitempty"`
+	ID string `json:"id"`
+	*dlr.MO
 }
 
 func (m *moEvent) marshal() []byte {

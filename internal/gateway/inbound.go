@@ -406,8 +406,8 @@ func (g *Gateway) publishMO(ctx context.Context, tx pgx.Tx, ra *dlr.Reassembler,
 		}
 		rows = append(rows, store.MORow{ID: id, Operator: mo.Operator, From: mo.From, To: mo.To, Text: mo.Text,
 			Parts: int16(mo.Parts), Keyword: mo.Keyword, Incomplete: mo.Incomplete, PartsMissing: missing, ReceivedAt: mo.ReceivedAt})
-		ev := moEvent{ID: id, Operator: mo.Operator, From: mo.From, To: mo.To, Text: mo.Text, Parts: mo.Parts,
-			Keyword: mo.Keyword, ReceivedAt: mo.ReceivedAt.UTC(), Incomplete: mo.Incomplete, PartsMissing: mo.PartsMissing}
+		mo.ReceivedAt = mo.ReceivedAt.UTC()
+		ev := moEvent{ID: id, MO: mo}
 		events = append(events, store.OutboxRow{Topic: store.TopicMO, Key: mo.From, Payload: ev.marshal()})
 		kind := "single"
 		if mo.Incomplete {

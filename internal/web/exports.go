@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -77,35 +78,45 @@ func setDownload(w http.ResponseWriter, name, format string) {
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.%s"`, name, format))
 }
 
+// exportStream is an open export: a cursor and how to write it.
+type exportStream struct {
+	write func(w io.Writer, format string) (int64, error)
+	close func() error
+}
+
 func (s *Server) exportBilling(w http.ResponseWriter, r *http.Request) {
-	if s.o.Store == nil {
-		http.Error(w, "exports need Postgres", http.StatusServiceUnavailable)
-		return
-	}
-	req, err := parseExport(r)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	cur, err := s.o.Store.BillingRows(r.Context(), req.q)
-	if err != nil {
-		s.o.Logger.Warn("billing export failed", zap.Error(err))
-		http.Error(w, "export failed", http.StatusInternalServerError)
-		return
-	}
-	defer cur.Close()
-	setDownload(w, "billing", req.format)
-	write := billing.WriteBillingCSV
-	if req.format == "xlsx" {
-		write = billing.WriteBillingXLSX
-	}
-	if _, err := write(w, cur, nil); err != nil && !errors.Is(err, io.EOF) {
-		// Headers are gone: the truncated body is the signal.
-		s.o.Logger.Warn("billing export interrupted", zap.Error(err))
-	}
+	s.export(w, r, "billing", func(ctx context.Context, q store.ExportQuery) (exportStream, error) {
+		cur, err := s.o.Store.BillingRows(ctx, q)
+		if err != nil {
+			return exportStream{}, err
+		}
+		return exportStream{close: cur.Close, write: func(w io.Writer, format string) (int64, error) {
+			if format == "xlsx" {
+				return billing.WriteBillingXLSX(w, cur, nil)
+			}
+			return billing.WriteBillingCSV(w, cur, nil)
+		}}, nil
+	})
 }
 
 func (s *Server) exportMO(w http.ResponseWriter, r *http.Request) {
+	s.export(w, r, "mo", func(ctx context.Context, q store.ExportQuery) (exportStream, error) {
+		cur, err := s.o.Store.MORows(ctx, q)
+		if err != nil {
+			return exportStream{}, err
+		}
+		return exportStream{close: cur.Close, write: func(w io.Writer, format string) (int64, error) {
+			if format == "xlsx" {
+				return billing.WriteMOXLSX(w, cur, nil)
+			}
+			return billing.WriteMOCSV(w, cur, nil)
+		}}, nil
+	})
+}
+
+// export serves one export: parameters, cursor, download headers, stream.
+func (s *Server) export(w http.ResponseWriter, r *http.Request, name string,
+	open func(context.Context, store.ExportQuery) (exportStream, error)) {
 	if s.o.Store == nil {
 		http.Error(w, "exports need Postgres", http.StatusServiceUnavailable)
 		return
@@ -115,19 +126,17 @@ func (s *Server) exportMO(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	cur, err := s.o.Store.MORows(r.Context(), req.q)
+	st, err := open(r.Context(), req.q)
 	if err != nil {
+		s.o.Logger.Warn("export failed", zap.String("export", name), zap.Error(err))
 		http.Error(w, "export failed", http.StatusInternalServerError)
 		return
 	}
-	defer cur.Close()
-	setDownload(w, "mo", req.format)
-	write := billing.WriteMOCSV
-	if req.format == "xlsx" {
-		write = billing.WriteMOXLSX
-	}
-	if _, err := write(w, cur, nil); err != nil {
-		s.o.Logger.Warn("mo export interrupted", zap.Error(err))
+	defer st.close()
+	setDownload(w, name, req.format)
+	if _, err := st.write(w, req.format); err != nil {
+		// Headers are gone: the truncated body is the signal.
+		s.o.Logger.Warn("export interrupted", zap.String("export", name), zap.Error(err))
 	}
 }
 
