@@ -1,0 +1,70 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"time"
+)
+
+// stallStats describes the pauses in one operator's submit_sm stream: a
+// stall is an inter-arrival gap longer than twice the cap's interval and at
+// least 20 ms. When an operator falls short of its cap, this says whether
+// the loss comes in periodic pauses (and every how many messages) or is
+// spread evenly.
+type stallStats struct {
+	Name       string
+	Cap        int
+	Messages   int
+	Stalls     int
+	Lost       time.Duration // sum of (gap − interval) over stalls
+	MedianGap  time.Duration // median stall length
+	MedianRun  int           // median messages between two stalls
+	LongestGap time.Duration
+}
+
+// stalls analyses arrival times (ascending) of one operator's submit_sm.
+func stalls(name string, capTPS int, at []time.Time) stallStats {
+	s := stallStats{Name: name, Cap: capTPS, Messages: len(at)}
+	iv := time.Second / time.Duration(capTPS)
+	threshold := max(2*iv, 20*time.Millisecond)
+	var gaps []time.Duration
+	var runs []int
+	last := 0
+	for i := 1; i < len(at); i++ {
+		g := at[i].Sub(at[i-1])
+		s.LongestGap = max(s.LongestGap, g)
+		if g <= threshold {
+			continue
+		}
+		s.Stalls++
+		s.Lost += g - iv
+		gaps = append(gaps, g)
+		if s.Stalls > 1 {
+			runs = append(runs, i-last)
+		}
+		last = i
+	}
+	if len(gaps) > 0 {
+		sort.Slice(gaps, func(i, j int) bool { return gaps[i] < gaps[j] })
+		s.MedianGap = gaps[len(gaps)/2]
+	}
+	if len(runs) > 0 {
+		sort.Ints(runs)
+		s.MedianRun = runs[len(runs)/2]
+	}
+	return s
+}
+
+// printStalls writes the stall table (operators sorted by cap).
+func printStalls(w io.Writer, ss []stallStats, window time.Duration) {
+	ss = append([]stallStats(nil), ss...)
+	sort.SliceStable(ss, func(i, j int) bool { return ss[i].Cap < ss[j].Cap })
+	fmt.Fprintln(w, "| operator | cap | submit_sm | stalls (gap > max(2/cap, 20 ms)) | lost in stalls | share of window | median stall | median msgs between stalls | longest gap |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
+	for _, s := range ss {
+		fmt.Fprintf(w, "| %s | %d | %d | %d | %s | %.2f%% | %s | %d | %s |\n", s.Name, s.Cap, s.Messages, s.Stalls,
+			s.Lost.Round(time.Millisecond), float64(s.Lost)/float64(window)*100, s.MedianGap.Round(time.Millisecond),
+			s.MedianRun, s.LongestGap.Round(time.Millisecond))
+	}
+}

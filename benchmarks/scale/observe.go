@@ -1,0 +1,242 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"time"
+
+	"github.com/smsgate/smsgate/pkg/smppsim"
+)
+
+// result is everything one run measured.
+type result struct {
+	ops []opResult
+	sum summary
+
+	bindsWant        int
+	bindsEnd         int     // open at the simulators when the window ended
+	bindsMin         int     // fewest open during the window
+	bindsUpGauge     float64 // smsgate_smpp_binds_up summed, last scrape
+	allBoundAfter    time.Duration
+	firstSubmitAfter time.Duration
+	ingestDoneAfter  time.Duration // -1: not known (metric absent)
+	window           time.Duration
+
+	peakRSS, endRSS    int64
+	goroutinesEnd      float64
+	goroutinesPeak     float64
+	cpuCores           float64 // smsgate CPU seconds per second over the window
+	simTotalAtEnd      uint64
+	submitResults      map[string]float64 // smsgate_dispatch_parts_total by result, whole run
+	throttledAtSims    uint64
+	unansweredAtSims   uint64
+	reconnects         float64
+	recordsPreloaded   int
+	scrapeFailures     int
+	stalls             []stallStats
+	queueSampleWindows int // scrapes inside the window that carried queue gauges
+}
+
+// observe samples the simulators every second and the gateway's /metrics
+// every other second until the window is over. It returns early when ctx
+// ends or the gateway exits (the exit is put back on exited for the caller).
+func observe(ctx context.Context, p params, ops []operator, sims []*smppsim.Server, pid int, metricsURL string,
+	records int, exited chan error) (*result, error) {
+	r := &result{bindsWant: len(ops) * p.binds, ingestDoneAfter: -1, bindsMin: math.MaxInt, recordsPreloaded: records}
+	start := time.Now()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+
+	var firstAt, allBoundAt, ingestAt, winStart time.Time
+	var cpu0 float64
+	samples := make([][]sample, len(ops))
+	minQueued := make([]float64, len(ops))
+	for i := range minQueued {
+		minQueued[i] = -1
+	}
+	phase := "waiting for the first submit_sm"
+	for n := 0; ; n++ {
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%s: %w (after %s)", phase, ctx.Err(), time.Since(start).Round(time.Second))
+		case err := <-exited:
+			exited <- err
+			return nil, fmt.Errorf("%s: smsgate exited early: %v", phase, err)
+		case <-tick.C:
+		}
+		now := time.Now()
+		rss := readRSS(pid)
+		r.peakRSS = max(r.peakRSS, rss)
+
+		cur := make([]sample, len(sims))
+		binds := 0
+		var total uint64
+		for i, s := range sims {
+			st := s.Stats()
+			cur[i] = sample{at: time.Now(), n: st.Submits}
+			binds += st.BindsCurrent
+			total += st.Submits
+		}
+		if firstAt.IsZero() && total > 0 {
+			firstAt = now
+			r.firstSubmitAfter = now.Sub(start)
+		}
+		if allBoundAt.IsZero() && binds >= r.bindsWant {
+			allBoundAt = now
+			r.allBoundAfter = now.Sub(start)
+		}
+
+		// /metrics every other second: the gateway samples its queue gauges
+		// only every 5 s, and a scrape of ~100 operators costs CPU.
+		var m metrics
+		if n%2 == 0 {
+			var err error
+			if m, err = scrape(ctx, metricsURL); err != nil {
+				r.scrapeFailures++
+				m = nil
+			}
+		}
+		if m != nil {
+			if g, ok := m.sum("go_goroutines", nil); ok {
+				r.goroutinesPeak = max(r.goroutinesPeak, g)
+				r.goroutinesEnd = g
+			}
+			if v, ok := m.sum("smsgate_smpp_binds_up", nil); ok {
+				r.bindsUpGauge = v
+			}
+			if ingestAt.IsZero() {
+				if v, ok := m.sum("smsgate_ingest_records_total", nil); ok && v >= float64(records) {
+					ingestAt = now
+					r.ingestDoneAfter = now.Sub(start)
+				}
+			}
+		}
+
+		if winStart.IsZero() {
+			ingested := !ingestAt.IsZero() || (m != nil && m["smsgate_ingest_records_total"] == nil)
+			bound := !allBoundAt.IsZero() || now.Sub(start) >= p.bindWait
+			switch {
+			case firstAt.IsZero():
+				phase = "waiting for the first submit_sm"
+			case !ingested:
+				phase = "waiting for ingest to finish"
+			case !bound:
+				phase = "waiting for every bind"
+			case now.Sub(firstAt) < p.warmup:
+				phase = "warming up"
+			default:
+				winStart = now
+				cpu0 = readCPU(pid)
+				phase = "measuring"
+				fmt.Fprintf(os.Stderr, "measuring from %s after start: %d binds open at the simulators, RSS %d MB\n",
+					now.Sub(start).Round(time.Second), binds, rss>>20)
+			}
+			if winStart.IsZero() {
+				continue
+			}
+		}
+
+		for i := range cur {
+			samples[i] = append(samples[i], cur[i])
+		}
+		r.bindsMin = min(r.bindsMin, binds)
+		if m != nil {
+			q := m.byLabel("smsgate_queue_messages", "operator", map[string]string{"state": "queued"})
+			if len(q) > 0 {
+				r.queueSampleWindows++
+				for i, o := range ops {
+					if v, ok := q[o.Name]; ok && (minQueued[i] < 0 || v < minQueued[i]) {
+						minQueued[i] = v
+					}
+				}
+			}
+		}
+		if now.Sub(winStart) < p.measure {
+			continue
+		}
+
+		// Window over: final readings.
+		r.window = now.Sub(winStart)
+		r.cpuCores = (readCPU(pid) - cpu0) / r.window.Seconds()
+		r.endRSS = rss
+		r.bindsEnd = binds
+		r.simTotalAtEnd = total
+		for i, o := range ops {
+			or := measure(o.Name, o.TPS, samples[i])
+			or.MinQueued = minQueued[i]
+			or.Left = int64(o.Messages) - int64(cur[i].n)
+			r.ops = append(r.ops, or)
+		}
+		for _, s := range sims {
+			st := s.Stats()
+			r.throttledAtSims += st.Throttled
+			r.unansweredAtSims += st.Unanswered
+		}
+		if fm, err := scrape(ctx, metricsURL); err == nil {
+			r.submitResults = fm.byLabel("smsgate_dispatch_parts_total", "result", nil)
+			r.reconnects, _ = fm.sum("smsgate_smpp_reconnects_total", nil)
+		}
+		r.sum = summarize(r.ops)
+		if p.gaps {
+			for i, o := range ops {
+				var at []time.Time
+				for _, sub := range sims[i].Submits() {
+					if !sub.ReceivedAt.Before(winStart) && !sub.ReceivedAt.After(now) {
+						at = append(at, sub.ReceivedAt)
+					}
+				}
+				r.stalls = append(r.stalls, stalls(o.Name, o.TPS, at))
+			}
+		}
+		return r, nil
+	}
+}
+
+func (r *result) print(w io.Writer, p params) error {
+	s := r.sum
+	fmt.Fprintf(w, "operators %d × binds %d (window %d): caps %d..%d msg/s, sum %d msg/s; %d records pre-loaded\n",
+		s.Operators, p.binds, p.window, p.minTPS, p.maxTPS, s.SumCap, r.recordsPreloaded)
+	fmt.Fprintf(w, "first submit_sm %s after start; all %d binds open at the simulators after %s; ingest done after %s\n",
+		r.firstSubmitAfter.Round(time.Second), r.bindsWant, durOrNA(r.allBoundAfter, r.allBoundAfter > 0),
+		durOrNA(r.ingestDoneAfter, r.ingestDoneAfter >= 0))
+	fmt.Fprintf(w, "window %.1f s: aggregate %.1f msg/s (%.2f%% of the summed caps)\n",
+		r.window.Seconds(), s.Aggregate, s.Aggregate/float64(s.SumCap)*100)
+	fmt.Fprintf(w, "within 1%% of cap: %d/%d; worst %s %+.2f%% (cap %d, %.2f msg/s); best %s %+.3f%%; mean |error| %.3f%%; worst ≥10 s stretch %+.1f%%\n",
+		s.Within1, s.Operators, s.Worst.Name, s.Worst.ErrPct, s.Worst.Cap, s.Worst.Rate, s.Best.Name, s.Best.ErrPct, s.MeanAbsErr, s.Worst10s)
+	fmt.Fprintf(w, "operators starved in the window (queued backlog sampled at 0, or ran out): %d (queue gauges in %d scrapes)\n",
+		s.Starved, r.queueSampleWindows)
+	fmt.Fprintf(w, "binds open at the simulators: %d at the end, %d at least, want %d; smsgate_smpp_binds_up %.0f; reconnects %.0f\n",
+		r.bindsEnd, r.bindsMin, r.bindsWant, r.bindsUpGauge, r.reconnects)
+	fmt.Fprintf(w, "smsgate: peak RSS %d MB (whole run), %d MB at the end; goroutines %.0f at the end, %.0f peak; CPU %.2f cores in the window\n",
+		r.peakRSS>>20, r.endRSS>>20, r.goroutinesEnd, r.goroutinesPeak, r.cpuCores)
+	fmt.Fprintf(w, "smsgate parts by result (whole run): %v; throttled at the simulators: %d; unanswered: %d; scrape failures: %d\n",
+		r.submitResults, r.throttledAtSims, r.unansweredAtSims, r.scrapeFailures)
+	printTable(w, r.ops)
+	if len(r.stalls) > 0 {
+		printStalls(w, r.stalls, r.window)
+	}
+	if p.tableOut != "" {
+		f, err := os.Create(p.tableOut)
+		if err != nil {
+			return err
+		}
+		printTable(f, r.ops)
+		if len(r.stalls) > 0 {
+			printStalls(f, r.stalls, r.window)
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func durOrNA(d time.Duration, ok bool) string {
+	if !ok {
+		return "n/a"
+	}
+	return d.Round(time.Second).String()
+}
