@@ -101,7 +101,7 @@ func TestPumpingAttack(t *testing.T) {
 	if v := g.Check(&Message{Account: "acme", Dest: "995599120001"}, firstHeld.Add(30*time.Minute)); v.Action != Allow {
 		t.Errorf("after the hold: %+v", v)
 	}
-	if len(g.Holds(firstHeld.Add(30 * time.Minute))) != 0 {
+	if len(g.Holds(firstHeld.Add(30*time.Minute))) != 0 {
 		t.Error("Holds lists an ended hold")
 	}
 }
