@@ -59,6 +59,10 @@ type Pool struct {
 
 	reconf     chan struct{} // cap 1: wanted bind counts changed
 	reconnects atomic.Int64
+	// openTx and openRx count the bind keepers running (connecting, up or
+	// closing): a bind slot may be handed back only once they fall.
+	openTx, openRx atomic.Int32
+	closeTimeout   atomic.Int64 // nanoseconds; see SetCloseTimeout
 
 	mu      sync.Mutex
 	wantTx  int
@@ -97,6 +101,7 @@ func NewPool(o PoolOptions) *Pool {
 		wantRx:  o.Receivers,
 		changed: make(chan struct{}),
 	}
+	p.closeTimeout.Store(int64(o.CloseTimeout))
 	return p
 }
 
@@ -169,14 +174,18 @@ func (p *Pool) Run(ctx context.Context) error {
 		wantTx, wantRx := p.wantTx, p.wantRx
 		p.mu.Unlock()
 		tx = resize(tx, wantTx, tmpl.Mode, 0)
+		p.openTx.Store(int32(len(tx)))
 		// Receiver indexes follow the transmitters' so logs tell them apart.
 		rx = resize(rx, wantRx, Receiver, 1000)
+		p.openRx.Store(int32(len(rx)))
 		select {
 		case <-ctx.Done():
 			// Keepers see ctx and close their sessions concurrently.
 			for _, sl := range append(tx, rx...) {
 				<-sl.done
 			}
+			p.openTx.Store(0)
+			p.openRx.Store(0)
 			return nil
 		case <-p.reconf:
 		}
@@ -216,7 +225,7 @@ func (p *Pool) keep(ctx context.Context, o SessionOptions) {
 			p.m.reconnect()
 		case <-ctx.Done():
 			p.unregister(s)
-			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.o.CloseTimeout)
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Duration(p.closeTimeout.Load()))
 			if err := s.Close(cctx); err != nil {
 				log.Warn("smpp close", zap.Error(err))
 			}
@@ -385,6 +394,22 @@ func (p *Pool) SetBinds(n int) {
 	select {
 	case p.reconf <- struct{}{}:
 	default:
+	}
+}
+
+// OpenBinds reports how many transmitting and receiving binds may exist
+// right now: connecting, up, or still closing after SetBinds lowered the
+// count. It is never below the true number.
+func (p *Pool) OpenBinds() (tx, rx int) {
+	return int(p.openTx.Load()), int(p.openRx.Load())
+}
+
+// SetCloseTimeout changes how long a bind being removed may take to drain
+// and unbind (default PoolOptions.CloseTimeout); a lost bind slot lease
+// needs its binds gone quickly.
+func (p *Pool) SetCloseTimeout(d time.Duration) {
+	if d > 0 {
+		p.closeTimeout.Store(int64(d))
 	}
 }
 

@@ -52,12 +52,12 @@ func (g *Gateway) Ready(ctx context.Context) error {
 	if kerr != nil {
 		return fmt.Errorf("kafka: %w", kerr)
 	}
-	for _, p := range g.pools {
-		if p.Usable() {
+	for name := range g.pools {
+		if g.operatorUp(name) {
 			return nil
 		}
 	}
-	return errors.New("no bind is up")
+	return errors.New("no bind is up in the cluster")
 }
 
 // OperatorLive is one operator's live state for the status page.
@@ -70,6 +70,11 @@ type OperatorLive struct {
 	WindowCap   int     `json:"window_cap"`
 	TPSLimit    float64 `json:"tps_limit"`
 	TPSRate     float64 `json:"tps_rate"`
+	// BindSlots is the operator's `binds` for the whole cluster; BindsWanted
+	// is this instance's share (the slots it holds).
+	BindSlots int `json:"bind_slots"`
+	// ClusterUp: some instance of the cluster has a bind of it up.
+	ClusterUp bool `json:"cluster_up"`
 }
 
 // Live reports each operator's binds, window and state (for the page).
@@ -79,13 +84,16 @@ func (g *Gateway) Live() any {
 		st := p.Stats()
 		state := "up"
 		switch {
+		case st.BindsUp == 0 && g.operatorUp(name):
+			state = "peer" // bound through another instance
 		case st.BindsUp == 0:
 			state = "down"
 		case st.Throttled:
 			state = "throttled"
 		}
 		out = append(out, OperatorLive{Name: name, State: state, BindsUp: st.BindsUp, BindsWanted: st.BindsWanted,
-			InFlight: st.InFlight, WindowCap: st.WindowCap, TPSLimit: st.TPSLimit, TPSRate: st.TPSRate})
+			InFlight: st.InFlight, WindowCap: st.WindowCap, TPSLimit: st.TPSLimit, TPSRate: st.TPSRate,
+			BindSlots: g.operators[name].binds, ClusterUp: g.operatorUp(name)})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out

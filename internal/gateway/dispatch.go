@@ -25,13 +25,15 @@ type dispatcher struct {
 	op   *operatorRT
 	pool *smpp.Pool
 
-	capacity int // parts in flight at most: binds × window
+	// capacity is the parts in flight at most: the binds this instance
+	// holds slots for × window (set by the slot leaser).
+	capacity atomic.Int64
 	inflight atomic.Int64
 	// open counts claimed messages whose outcome is not written yet. A crash
 	// turns exactly these into unknown, so claiming stops while the outcome
 	// writer is this far behind.
 	open    atomic.Int64
-	openMax int64
+	openMax atomic.Int64
 	results chan partResult
 	wake    chan struct{}
 	ref     atomic.Uint32
@@ -77,10 +79,22 @@ type inflightMsg struct {
 
 func newDispatcher(g *Gateway, op *operatorRT, pool *smpp.Pool) *dispatcher {
 	capacity := max(op.binds*op.window, 1)
-	d := &dispatcher{g: g, op: op, pool: pool, capacity: capacity, openMax: int64(2*capacity + 256),
+	d := &dispatcher{g: g, op: op, pool: pool,
 		results: make(chan partResult, 2*capacity+64), wake: make(chan struct{}, 1)}
+	d.setBinds(op.binds)
 	d.ref.Store(rand.Uint32())
 	return d
+}
+
+// setBinds sizes claims to n binds' windows; n = 0 stops claiming.
+func (d *dispatcher) setBinds(n int) {
+	c := n * d.op.window
+	d.capacity.Store(int64(c))
+	d.openMax.Store(int64(2*c + 256))
+	if c == 0 {
+		d.openMax.Store(0)
+	}
+	d.kick()
 }
 
 func (d *dispatcher) kick() {
@@ -103,8 +117,9 @@ func (d *dispatcher) run(ctx context.Context) error {
 			d.wait(ctx, idle, 100*time.Millisecond)
 			continue
 		}
-		free := d.capacity - int(d.inflight.Load())
-		if free < max(1, d.capacity/8) || d.open.Load() >= d.openMax {
+		capacity := int(d.capacity.Load())
+		free := capacity - int(d.inflight.Load())
+		if free < max(1, capacity/8) || d.open.Load() >= d.openMax.Load() {
 			d.wait(ctx, idle, 20*time.Millisecond)
 			continue
 		}

@@ -86,6 +86,9 @@ func operatorFromConfig(oc *config.Operator) (*operatorRT, error) {
 		chargeOnDeliv: oc.ChargeOn == "delivered", retryUnknown: oc.RetryUnknown, failoverAfter: max(oc.FailoverAfter, 1),
 		tempErrors: map[pdu.Status]bool{}, lastPartDLR: oc.DLRLastPartOnly, window: oc.Window, binds: oc.Binds,
 		tps: oc.TPS, systemID: oc.SystemID}
+	if strings.EqualFold(oc.Bind, config.BindTransmitterReceiver) {
+		rt.receivers = max(oc.Receivers, 1)
+	}
 	for _, s := range oc.TemporaryErrors {
 		rt.tempErrors[pdu.Status(s)] = true
 	}
@@ -109,7 +112,8 @@ func poolOptions(oc *config.Operator, rt *operatorRT, in *inbound, log *zap.Logg
 			Operator: oc.Name, TLSConfig: tlsConfig(oc),
 		},
 		Binds:     oc.Binds,
-		Receivers: receivers,
-		TPS:       oc.TPS,
+		Receivers:    receivers,
+		TPS:          oc.TPS,
+		CloseTimeout: bindCloseTimeout,
 	}
 }

@@ -110,6 +110,8 @@ type Gateway struct {
 	publisher *publisher
 	dlqWriter *kafka.Writer
 
+	slots     *slotLeaser
+
 	downMu    sync.Mutex
 	downSince map[string]time.Time
 }
@@ -139,6 +141,7 @@ func New(cfg *config.Config, st *store.Store, o Options) (*Gateway, error) {
 		g.pools[rt.name] = pool
 		g.disp[rt.name] = newDispatcher(g, rt, pool)
 	}
+	g.slots = newSlotLeaser(g)
 	g.outcomes = newOutcomeWriter(g, o.OutcomeBatch) // small: outcomes waiting here are what a crash turns into unknown
 	g.publisher = &publisher{g: g, wake: make(chan struct{}, 1),
 		status: newWriter(o.Brokers, o.Topics.Status), mo: newWriter(o.Brokers, o.Topics.MO)}
@@ -181,7 +184,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 		c, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		return &stage{ctx: c, cancel: cancel}
 	}
-	ingest, claim, pools, collect, inb, writer, house, pub := newStage(), newStage(), newStage(), newStage(), newStage(), newStage(), newStage(), newStage()
+	ingest, claim, pools, lease, collect, inb, writer, house, pub := newStage(), newStage(), newStage(), newStage(), newStage(), newStage(), newStage(), newStage(), newStage()
 	errc := make(chan error, 64)
 	goRun := func(s *stage, name string, f func(context.Context) error) {
 		s.wg.Add(1)
@@ -202,6 +205,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 	}
 	goRun(inb, "inbound", g.inbound.run)
 	goRun(house, "housekeeping", g.housekeeping)
+	// The leaser outlives the pools at shutdown: it renews while binds
+	// drain and hands the slots back once they are closed.
+	goRun(lease, "bind slots", g.slots.run)
 	for name, p := range g.pools {
 		goRun(pools, "operator "+name, p.Run)
 	}
@@ -218,7 +224,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 		g.log.Error("pipeline component failed; shutting down", zap.Error(runErr))
 	}
 	g.log.Info("shutting down")
-	for _, s := range []*stage{ingest, claim, pools, collect, inb, writer, house, pub} {
+	for _, s := range []*stage{ingest, claim, pools, lease, collect, inb, writer, house, pub} {
 		s.cancel()
 		s.wg.Wait()
 	}
@@ -237,8 +243,7 @@ func (g *Gateway) notifyDispatchers() {
 
 // usableForNew reports whether new messages should be routed to op.
 func (g *Gateway) usableForNew(op string) bool {
-	p, ok := g.pools[op]
-	return ok && p.Usable() && g.acceptingWork(op)
+	return g.operatorUp(op) && g.acceptingWork(op)
 }
 
 // acceptingWork is false while an operator is drained or disabled.

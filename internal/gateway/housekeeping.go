@@ -213,9 +213,9 @@ func (g *Gateway) rerouteDown() error {
 	ctx := context.Background()
 	now := time.Now()
 	t := g.tables.Load()
-	for name, p := range g.pools {
+	for name := range g.pools {
 		g.downMu.Lock()
-		if p.Usable() {
+		if g.operatorUp(name) {
 			delete(g.downSince, name)
 			g.downMu.Unlock()
 			continue

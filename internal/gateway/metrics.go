@@ -25,6 +25,8 @@ type metrics struct {
 	billedParts    *prometheus.GaugeVec // operator, currency (this month, sampled from billing_month)
 	billedRevenue  *prometheus.GaugeVec
 	recovered      *prometheus.CounterVec // what: unknown
+	slotErrors     prometheus.Counter
+	slotsHeld      *prometheus.GaugeVec // operator, kind
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -67,11 +69,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Customer price billed this calendar month (UTC), sampled; for display, sums use the ledger."}, []string{"operator", "currency"}),
 		recovered: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "smsgate_recovered_claims_total",
 			Help: "Claims of dead instances resolved after a crash."}, []string{"as"}),
+		slotErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "smsgate_bind_slot_errors_total",
+			Help: "Bind slot lease rounds that failed (Postgres unreachable); binds close before leases lapse."}),
+		slotsHeld: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "smsgate_bind_slots_held",
+			Help: "Bind slots this instance holds, by operator and kind (tx, rx); the cluster sum never exceeds binds."}, []string{"operator", "kind"}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.ingested, m.ingestRetries, m.dlq, m.submits, m.failovers, m.published, m.dbBatch,
 			m.receipts, m.receiptLatency, m.mo, m.optouts, m.queueDepth, m.dlrTimeouts, m.recovered, m.finals,
-			m.kafkaLag, m.billedParts, m.billedRevenue)
+			m.kafkaLag, m.billedParts, m.billedRevenue, m.slotErrors, m.slotsHeld)
 	}
 	return m
 }

@@ -53,6 +53,7 @@ type operatorRT struct {
 	tempErrors    map[pdu.Status]bool
 	lastPartDLR   bool
 	window, binds int
+	receivers     int // receiver-only binds (transmitter+receiver mode)
 	tps           float64
 	systemID      string
 }
