@@ -399,3 +399,12 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 		return true
 	}
 }
+
+func splitHostPort(t *testing.T, addr string) (string, int) {
+	t.Helper()
+	a, err := net.ResolveTCPAddr("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a.IP.String(), a.Port
+}
