@@ -47,6 +47,7 @@ type params struct {
 	timeout        time.Duration
 	tableOut       string
 	gaps           bool
+	waitIngest     bool
 }
 
 func main() {
@@ -57,13 +58,14 @@ func main() {
 	flag.IntVar(&p.window, "window", 10, "window per bind")
 	flag.IntVar(&p.minTPS, "min-tps", 10, "lowest operator cap (msg/s)")
 	flag.IntVar(&p.maxTPS, "max-tps", 100, "highest operator cap (msg/s)")
-	flag.DurationVar(&p.warmup, "warmup", 20*time.Second, "after the first submit_sm (and after ingest caught up) before measuring")
+	flag.DurationVar(&p.warmup, "warmup", 20*time.Second, "after the first submit_sm before measuring")
 	flag.DurationVar(&p.measure, "measure", 60*time.Second, "measuring window")
-	flag.DurationVar(&p.slack, "slack", 60*time.Second, "extra seconds of traffic queued per operator (covers ingest time)")
+	flag.DurationVar(&p.slack, "slack", 40*time.Second, "extra seconds of traffic queued per operator beyond warm-up and window")
 	flag.DurationVar(&p.bindWait, "bind-wait", 60*time.Second, "how long to wait for every bind before measuring anyway")
 	flag.DurationVar(&p.timeout, "timeout", 12*time.Minute, "give up after")
 	flag.StringVar(&p.tableOut, "table", "", "also write the per-operator table to this file")
 	flag.BoolVar(&p.gaps, "gaps", false, "record every submit_sm at the simulators and report each operator's stalls (costs memory and CPU here)")
+	flag.BoolVar(&p.waitIngest, "wait-ingest", false, "start the window only once every record is ingested (default: ingest may still run; saturation is checked through the queue gauges)")
 	flag.Parse()
 	if err := run(p); err != nil {
 		fmt.Fprintln(os.Stderr, "scale:", err)
@@ -165,7 +167,7 @@ func run(p params) error {
 		}
 	}()
 
-	res, err := observe(ctx, p, ops, sims, cmd.Process.Pid, "http://"+httpAddr+"/metrics", len(recs), exited)
+	res, err := observe(ctx, p, ops, sims, cmd.Process.Pid, "http://"+httpAddr+"/metrics", dsn, len(recs), exited)
 	if err != nil {
 		return err
 	}

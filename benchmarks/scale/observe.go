@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"runtime"
 	"time"
 
 	"github.com/smsgate/smsgate/pkg/smppsim"
@@ -37,13 +38,18 @@ type result struct {
 	recordsPreloaded   int
 	scrapeFailures     int
 	stalls             []stallStats
-	queueSampleWindows int // scrapes inside the window that carried queue gauges
+	loadSum            float64 // 1-minute load average, summed over the window's samples
+	loadN              int
+	selfCores          float64 // this benchmark process (broker + simulators) over the window
+	pgCores            float64 // Postgres backends of the benchmark's database over the window
+	machineBusy        float64 // share of all CPUs busy over the window
+	queueSampleWindows int     // scrapes inside the window that carried queue gauges
 }
 
 // observe samples the simulators every second and the gateway's /metrics
 // every other second until the window is over. It returns early when ctx
 // ends or the gateway exits (the exit is put back on exited for the caller).
-func observe(ctx context.Context, p params, ops []operator, sims []*smppsim.Server, pid int, metricsURL string,
+func observe(ctx context.Context, p params, ops []operator, sims []*smppsim.Server, pid int, metricsURL, dsn string,
 	records int, exited chan error) (*result, error) {
 	r := &result{bindsWant: len(ops) * p.binds, ingestDoneAfter: -1, bindsMin: math.MaxInt, recordsPreloaded: records}
 	start := time.Now()
@@ -51,7 +57,8 @@ func observe(ctx context.Context, p params, ops []operator, sims []*smppsim.Serv
 	defer tick.Stop()
 
 	var firstAt, allBoundAt, ingestAt, winStart time.Time
-	var cpu0 float64
+	var cpu0, self0, busy0, total0 float64
+	var pg0 map[int]float64
 	samples := make([][]sample, len(ops))
 	minQueued := make([]float64, len(ops))
 	for i := range minQueued {
@@ -116,7 +123,7 @@ func observe(ctx context.Context, p params, ops []operator, sims []*smppsim.Serv
 		}
 
 		if winStart.IsZero() {
-			ingested := !ingestAt.IsZero() || (m != nil && m["smsgate_ingest_records_total"] == nil)
+			ingested := !p.waitIngest || !ingestAt.IsZero() || (m != nil && m["smsgate_ingest_records_total"] == nil)
 			bound := !allBoundAt.IsZero() || now.Sub(start) >= p.bindWait
 			switch {
 			case firstAt.IsZero():
@@ -130,6 +137,13 @@ func observe(ctx context.Context, p params, ops []operator, sims []*smppsim.Serv
 			default:
 				winStart = now
 				cpu0 = readCPU(pid)
+				self0 = readCPU(os.Getpid())
+				busy0, total0 = cpuTimes()
+				if pids, err := backendPIDs(ctx, dsn); err == nil {
+					pg0 = cpuOf(pids)
+				} else {
+					fmt.Fprintln(os.Stderr, "scale:", err)
+				}
 				phase = "measuring"
 				fmt.Fprintf(os.Stderr, "measuring from %s after start: %d binds open at the simulators, RSS %d MB\n",
 					now.Sub(start).Round(time.Second), binds, rss>>20)
@@ -143,6 +157,10 @@ func observe(ctx context.Context, p params, ops []operator, sims []*smppsim.Serv
 			samples[i] = append(samples[i], cur[i])
 		}
 		r.bindsMin = min(r.bindsMin, binds)
+		if l, ok := readLoad1(); ok {
+			r.loadSum += l
+			r.loadN++
+		}
 		if m != nil {
 			q := m.byLabel("smsgate_queue_messages", "operator", map[string]string{"state": "queued"})
 			if len(q) > 0 {
@@ -160,7 +178,19 @@ func observe(ctx context.Context, p params, ops []operator, sims []*smppsim.Serv
 
 		// Window over: final readings.
 		r.window = now.Sub(winStart)
-		r.cpuCores = (readCPU(pid) - cpu0) / r.window.Seconds()
+		secs := r.window.Seconds()
+		r.cpuCores = (readCPU(pid) - cpu0) / secs
+		r.selfCores = (readCPU(os.Getpid()) - self0) / secs
+		if busy1, total1 := cpuTimes(); total1 > total0 {
+			r.machineBusy = (busy1 - busy0) / (total1 - total0)
+		}
+		if pg0 != nil {
+			if pids, err := backendPIDs(ctx, dsn); err == nil {
+				for p, c := range cpuOf(pids) {
+					r.pgCores += (c - pg0[p]) / secs // a backend born in the window counts from 0
+				}
+			}
+		}
 		r.endRSS = rss
 		r.bindsEnd = binds
 		r.simTotalAtEnd = total
@@ -214,6 +244,11 @@ func (r *result) print(w io.Writer, p params) error {
 		r.peakRSS>>20, r.endRSS>>20, r.goroutinesEnd, r.goroutinesPeak, r.cpuCores)
 	fmt.Fprintf(w, "smsgate parts by result (whole run): %v; throttled at the simulators: %d; unanswered: %d; scrape failures: %d\n",
 		r.submitResults, r.throttledAtSims, r.unansweredAtSims, r.scrapeFailures)
+	if r.loadN > 0 {
+		fmt.Fprintf(w, "machine: %d CPUs, %.0f%% busy, 1-minute load average %.1f over the window; CPU cores used: smsgate %.2f, its Postgres backends %.2f, this process (broker, simulators) %.2f, everything else %.2f\n",
+			runtime.NumCPU(), r.machineBusy*100, r.loadSum/float64(r.loadN), r.cpuCores, r.pgCores, r.selfCores,
+			max(0, r.machineBusy*float64(runtime.NumCPU())-r.cpuCores-r.pgCores-r.selfCores))
+	}
 	printTable(w, r.ops)
 	if len(r.stalls) > 0 {
 		printStalls(w, r.stalls, r.window)

@@ -166,6 +166,27 @@ func TestStalls(t *testing.T) {
 		cur = cur.Add(10 * time.Millisecond)
 	}
 	s := stalls("x", 100, at)
+	if s.Long != 0 {
+		t.Fatalf("%d long stalls in 90 ms gaps", s.Long)
+	}
+	at[250] = at[249].Add(300 * time.Millisecond) // one long stall, then back to the old clock
+	for i := 251; i < len(at); i++ {
+		at[i] = at[i].Add(290 * time.Millisecond)
+	}
+	s = stalls("x", 100, at)
+	if s.Long != 1 || s.LongLost != 290*time.Millisecond || s.Stalls != 5 {
+		t.Fatalf("%+v", s)
+	}
+	at = at[:0]
+	cur = t0
+	for i := 0; i < 500; i++ {
+		if i > 0 && i%100 == 0 {
+			cur = cur.Add(80 * time.Millisecond)
+		}
+		at = append(at, cur)
+		cur = cur.Add(10 * time.Millisecond)
+	}
+	s = stalls("x", 100, at)
 	if s.Stalls != 4 || s.MedianRun != 100 || s.MedianGap != 90*time.Millisecond || s.Lost != 4*80*time.Millisecond {
 		t.Fatalf("%+v", s)
 	}
