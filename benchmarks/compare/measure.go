@@ -34,6 +34,12 @@ const stallAfter = 60 * time.Second
 func measure(ctx context.Context, sim *smsc, o opts, res *result, correlated func() (int, time.Time)) error {
 	var subs samples
 	lastProgress := time.Now()
+	// Stop measuring a little before the run's deadline, so that a run whose
+	// submits are done but whose receipts are still being correlated is
+	// reported as such (with the count reached) and its processes are
+	// sampled before they are killed.
+	deadline, hasDeadline := ctx.Deadline()
+	deadline = deadline.Add(-20 * time.Second)
 	var lastSub uint64
 	lastCorr := 0
 	for {
@@ -63,7 +69,8 @@ func measure(ctx context.Context, sim *smsc, o opts, res *result, correlated fun
 		doneSubmits := st.Submits >= uint64(o.n)
 		doneReceipts := correlated == nil || corr >= o.n
 		stalled := time.Since(lastProgress) > stallAfter
-		if (doneSubmits && doneReceipts) || stalled {
+		outOfTime := hasDeadline && now.After(deadline)
+		if (doneSubmits && doneReceipts) || stalled || outOfTime {
 			res.submits = st.Submits
 			res.rate = subs.rate(uint64(o.n))
 			res.correlated = corr
@@ -72,8 +79,11 @@ func measure(ctx context.Context, sim *smsc, o opts, res *result, correlated fun
 					res.e2eRate = float64(corr) / lastCorrAt.Sub(first.t).Seconds()
 				}
 			}
-			if stalled {
+			switch {
+			case stalled:
 				res.note = fmt.Sprintf("stalled: no progress for %s", stallAfter)
+			case outOfTime && !doneReceipts:
+				res.note = fmt.Sprintf("receipts still being correlated when the run's time bound ended (%d of %d)", corr, o.n)
 			}
 			if !doneSubmits {
 				return fmt.Errorf("stalled at %d/%d submits", st.Submits, o.n)
