@@ -165,7 +165,7 @@ func TestPortedConcurrent(t *testing.T) {
 	if c.Len() != 20001 {
 		t.Errorf("Len = %d, want 20001 (Puts made during the load kept)", c.Len())
 	}
-	if got := mccmnc(reg)(c.Get(995500000000+12345)); got != "28209" {
+	if got := mccmnc(reg)(c.Get(995500000000 + 12345)); got != "28209" {
 		t.Errorf("Put during Load lost: %s", got)
 	}
 }

@@ -49,7 +49,7 @@ func newRangeTable(capacity int, reg *Registry) *RangeTable {
 	}
 }
 
-func (t *RangeTable) home(key uint64) uint64 { return (key * 0x9E3779B97F4A7C15) >> t.shift }
+func (t *RangeTable) home(key uint64) uint64 { return mix(key) >> t.shift }
 
 // insert adds key; it reports false if key is already there.
 func (t *RangeTable) insert(key uint64, id NetID) bool {

@@ -44,10 +44,23 @@ func newTable(capacity int, withExp bool) *table {
 	return t
 }
 
-// home is a number's first slot: Fibonacci hashing, the top bits of the
-// product, which spreads sequential numbers (number blocks) evenly.
-func (t *table) home(key uint64) uint64 {
-	return (key * 0x9E3779B97F4A7C15) >> t.shift
+// home is a number's first slot: the top bits of a full 64-bit mix, so
+// probe lengths do not depend on how the numbers are laid out. On the 10M
+// synthetic benchmark set (an arithmetic progression) Fibonacci hashing
+// probed less (mean 0.27 vs 0.74 extra slots, measured) but it has no such
+// bound for other key patterns; linear probing stays within a cache line
+// (8 slots) either way.
+func (t *table) home(key uint64) uint64 { return mix(key) >> t.shift }
+
+// mix is the MurmurHash3 64-bit finaliser (public domain): every input bit
+// affects every output bit.
+func mix(x uint64) uint64 {
+	x ^= x >> 33
+	x *= 0xff51afd7ed558ccd
+	x ^= x >> 33
+	x *= 0xc4ceb9fe1a85ec53
+	x ^= x >> 33
+	return x
 }
 
 // find returns the slot index holding key, or -1.
