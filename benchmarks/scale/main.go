@@ -48,6 +48,8 @@ type params struct {
 	tableOut       string
 	gaps           bool
 	waitIngest     bool
+	inProcess      bool
+	prof           profiler
 }
 
 func main() {
@@ -66,7 +68,15 @@ func main() {
 	flag.StringVar(&p.tableOut, "table", "", "also write the per-operator table to this file")
 	flag.BoolVar(&p.gaps, "gaps", false, "record every submit_sm at the simulators and report each operator's stalls (costs memory and CPU here)")
 	flag.BoolVar(&p.waitIngest, "wait-ingest", false, "start the window only once every record is ingested (default: ingest may still run; saturation is checked through the queue gauges)")
+	flag.BoolVar(&p.inProcess, "inprocess", false, "run the gateway inside this process instead of -bin (for -trace / -cpuprofile; RSS and CPU then include the harness)")
+	flag.StringVar(&p.prof.tracePath, "trace", "", "with -inprocess: write a runtime trace of the window's first -profile-for")
+	flag.StringVar(&p.prof.cpuPath, "cpuprofile", "", "with -inprocess: write a CPU profile of the window's first -profile-for")
+	flag.DurationVar(&p.prof.dur, "profile-for", 10*time.Second, "length of -trace / -cpuprofile")
 	flag.Parse()
+	if !p.inProcess && (p.prof.tracePath != "" || p.prof.cpuPath != "") {
+		fmt.Fprintln(os.Stderr, "scale: -trace and -cpuprofile need -inprocess")
+		os.Exit(2)
+	}
 	if err := run(p); err != nil {
 		fmt.Fprintln(os.Stderr, "scale:", err)
 		os.Exit(1)
@@ -147,27 +157,37 @@ func run(p params) error {
 	fmt.Fprintf(os.Stderr, "pre-loaded %d records for %d operators (caps %d..%d, sum %d msg/s, %.0f s each) in %s\n",
 		len(recs), len(ops), p.minTPS, p.maxTPS, sumTPS(ops), seconds, time.Since(t0).Round(time.Millisecond))
 
-	// The gateway gets SIGINT when ctx ends (timeout or our own stop) and is
-	// killed if it has not exited 30 s later.
-	gctx, gcancel := context.WithCancel(ctx)
-	cmd := exec.CommandContext(gctx, p.bin, "run", "-config", cfgPath, "-log-level", "warn")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
-	cmd.WaitDelay = 30 * time.Second
-	if err := cmd.Start(); err != nil {
-		gcancel()
-		return fmt.Errorf("start %s: %w", p.bin, err)
-	}
 	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer func() {
-		gcancel()
-		if err := <-exited; err != nil && !isInterruptExit(err) {
-			fmt.Fprintln(os.Stderr, "scale: smsgate exit:", err)
+	pid := os.Getpid()
+	if p.inProcess {
+		stopGW, err := startInProcess(ctx, cfgPath, httpAddr, exited)
+		if err != nil {
+			return err
 		}
-	}()
+		defer stopGW()
+	} else {
+		// The gateway gets SIGINT when ctx ends (timeout or our own stop)
+		// and is killed if it has not exited 30 s later.
+		gctx, gcancel := context.WithCancel(ctx)
+		cmd := exec.CommandContext(gctx, p.bin, "run", "-config", cfgPath, "-log-level", "warn")
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+		cmd.WaitDelay = 30 * time.Second
+		if err := cmd.Start(); err != nil {
+			gcancel()
+			return fmt.Errorf("start %s: %w", p.bin, err)
+		}
+		go func() { exited <- cmd.Wait() }()
+		defer func() {
+			gcancel()
+			if err := <-exited; err != nil && !isInterruptExit(err) {
+				fmt.Fprintln(os.Stderr, "scale: smsgate exit:", err)
+			}
+		}()
+		pid = cmd.Process.Pid
+	}
 
-	res, err := observe(ctx, p, ops, sims, cmd.Process.Pid, "http://"+httpAddr+"/metrics", dsn, len(recs), exited)
+	res, err := observe(ctx, &p, ops, sims, pid, "http://"+httpAddr+"/metrics", dsn, len(recs), exited)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"sort"
 	"time"
 
 	"github.com/smsgate/smsgate/pkg/smppsim"
@@ -38,7 +39,8 @@ type result struct {
 	recordsPreloaded   int
 	scrapeFailures     int
 	stalls             []stallStats
-	loadSum            float64 // 1-minute load average, summed over the window's samples
+	batches            map[string]histo // Postgres batch transactions in the window, by kind
+	loadSum            float64          // 1-minute load average, summed over the window's samples
 	loadN              int
 	selfCores          float64 // this benchmark process (broker + simulators) over the window
 	pgCores            float64 // Postgres backends of the benchmark's database over the window
@@ -49,7 +51,7 @@ type result struct {
 // observe samples the simulators every second and the gateway's /metrics
 // every other second until the window is over. It returns early when ctx
 // ends or the gateway exits (the exit is put back on exited for the caller).
-func observe(ctx context.Context, p params, ops []operator, sims []*smppsim.Server, pid int, metricsURL, dsn string,
+func observe(ctx context.Context, p *params, ops []operator, sims []*smppsim.Server, pid int, metricsURL, dsn string,
 	records int, exited chan error) (*result, error) {
 	r := &result{bindsWant: len(ops) * p.binds, ingestDoneAfter: -1, bindsMin: math.MaxInt, recordsPreloaded: records}
 	start := time.Now()
@@ -59,12 +61,15 @@ func observe(ctx context.Context, p params, ops []operator, sims []*smppsim.Serv
 	var firstAt, allBoundAt, ingestAt, winStart time.Time
 	var cpu0, self0, busy0, total0 float64
 	var pg0 map[int]float64
+	var batches0 map[string]histo
+	maxSending := make([]float64, len(ops))
 	samples := make([][]sample, len(ops))
 	minQueued := make([]float64, len(ops))
 	for i := range minQueued {
 		minQueued[i] = -1
 	}
 	phase := "waiting for the first submit_sm"
+	defer p.prof.tick(true)
 	for n := 0; ; n++ {
 		select {
 		case <-ctx.Done():
@@ -137,6 +142,10 @@ func observe(ctx context.Context, p params, ops []operator, sims []*smppsim.Serv
 			default:
 				winStart = now
 				cpu0 = readCPU(pid)
+				p.prof.start()
+				if bm, err := scrape(ctx, metricsURL); err == nil {
+					batches0 = bm.histograms("smsgate_postgres_batch_seconds", "kind")
+				}
 				self0 = readCPU(os.Getpid())
 				busy0, total0 = cpuTimes()
 				if pids, err := backendPIDs(ctx, dsn); err == nil {
@@ -153,6 +162,7 @@ func observe(ctx context.Context, p params, ops []operator, sims []*smppsim.Serv
 			}
 		}
 
+		p.prof.tick(false)
 		for i := range cur {
 			samples[i] = append(samples[i], cur[i])
 		}
@@ -163,6 +173,12 @@ func observe(ctx context.Context, p params, ops []operator, sims []*smppsim.Serv
 		}
 		if m != nil {
 			q := m.byLabel("smsgate_queue_messages", "operator", map[string]string{"state": "queued"})
+			sending := m.byLabel("smsgate_queue_messages", "operator", map[string]string{"state": "sending"})
+			for i, o := range ops {
+				if v, ok := sending[o.Name]; ok {
+					maxSending[i] = max(maxSending[i], v)
+				}
+			}
 			if len(q) > 0 {
 				r.queueSampleWindows++
 				for i, o := range ops {
@@ -197,6 +213,7 @@ func observe(ctx context.Context, p params, ops []operator, sims []*smppsim.Serv
 		for i, o := range ops {
 			or := measure(o.Name, o.TPS, samples[i])
 			or.MinQueued = minQueued[i]
+			or.MaxSending = maxSending[i]
 			or.Left = int64(o.Messages) - int64(cur[i].n)
 			r.ops = append(r.ops, or)
 		}
@@ -207,6 +224,12 @@ func observe(ctx context.Context, p params, ops []operator, sims []*smppsim.Serv
 		}
 		if fm, err := scrape(ctx, metricsURL); err == nil {
 			r.submitResults = fm.byLabel("smsgate_dispatch_parts_total", "result", nil)
+			if batches0 != nil {
+				r.batches = map[string]histo{}
+				for k, h := range fm.histograms("smsgate_postgres_batch_seconds", "kind") {
+					r.batches[k] = histo{sum: h.sum - batches0[k].sum, count: h.count - batches0[k].count}
+				}
+			}
 			r.reconnects, _ = fm.sum("smsgate_smpp_reconnects_total", nil)
 		}
 		r.sum = summarize(r.ops)
@@ -244,6 +267,21 @@ func (r *result) print(w io.Writer, p params) error {
 		r.peakRSS>>20, r.endRSS>>20, r.goroutinesEnd, r.goroutinesPeak, r.cpuCores)
 	fmt.Fprintf(w, "smsgate parts by result (whole run): %v; throttled at the simulators: %d; unanswered: %d; scrape failures: %d\n",
 		r.submitResults, r.throttledAtSims, r.unansweredAtSims, r.scrapeFailures)
+	if len(r.batches) > 0 {
+		keys := make([]string, 0, len(r.batches))
+		for k := range r.batches {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		fmt.Fprint(w, "Postgres batch transactions in the window (smsgate_postgres_batch_seconds):")
+		for _, k := range keys {
+			h := r.batches[k]
+			if h.count > 0 {
+				fmt.Fprintf(w, " %s %.0f × mean %.0f ms, busy %.0f%%;", k, h.count, h.sum/h.count*1000, h.sum/r.window.Seconds()*100)
+			}
+		}
+		fmt.Fprintln(w)
+	}
 	if r.loadN > 0 {
 		fmt.Fprintf(w, "machine: %d CPUs, %.0f%% busy, 1-minute load average %.1f over the window; CPU cores used: smsgate %.2f, its Postgres backends %.2f, this process (broker, simulators) %.2f, everything else %.2f\n",
 			runtime.NumCPU(), r.machineBusy*100, r.loadSum/float64(r.loadN), r.cpuCores, r.pgCores, r.selfCores,

@@ -226,3 +226,27 @@ func cpuOf(pids []int) map[int]float64 {
 	}
 	return out
 }
+
+// histo is a histogram's running sum and count.
+type histo struct{ sum, count float64 }
+
+// histograms returns name's histograms keyed by label.
+func (m metrics) histograms(name, label string) map[string]histo {
+	out := map[string]histo{}
+	mf := m[name]
+	if mf == nil {
+		return out
+	}
+	for _, s := range mf.GetMetric() {
+		h := s.GetHistogram()
+		if h == nil {
+			continue
+		}
+		for _, lp := range s.GetLabel() {
+			if lp.GetName() == label {
+				out[lp.GetValue()] = histo{sum: h.GetSampleSum(), count: float64(h.GetSampleCount())}
+			}
+		}
+	}
+	return out
+}

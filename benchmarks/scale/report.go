@@ -24,7 +24,12 @@ type opResult struct {
 	ErrPct    float64       // (Rate - Cap) / Cap × 100
 	Worst10s  float64       // largest |error| % of any ≥10 s stretch between samples
 	MinQueued float64       // lowest sampled queued backlog in the window (-1 = not sampled)
-	Left      int64         // pre-loaded messages not yet submitted at the window's end
+	// MaxSending is the highest sampled count of claimed messages whose
+	// outcome is not written yet: the dispatcher stops claiming at
+	// 2 × binds × window + 256, so a value there means the outcome writer,
+	// not the gate, set the pace.
+	MaxSending float64
+	Left       int64 // pre-loaded messages not yet submitted at the window's end
 }
 
 // measure turns one operator's samples (in time order) into its result.
@@ -111,14 +116,14 @@ func summarize(rs []opResult) summary {
 func printTable(w io.Writer, rs []opResult) {
 	rs = append([]opResult(nil), rs...)
 	sort.SliceStable(rs, func(i, j int) bool { return rs[i].Cap < rs[j].Cap })
-	fmt.Fprintln(w, "| operator | cap msg/s | submit_sm in window | achieved msg/s | error | worst ≥10 s stretch | min queued | left at end |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| operator | cap msg/s | submit_sm in window | achieved msg/s | error | worst ≥10 s stretch | min queued | max sending | left at end |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
 	for _, r := range rs {
 		q := "n/a"
 		if r.MinQueued >= 0 {
 			q = fmt.Sprintf("%.0f", r.MinQueued)
 		}
-		fmt.Fprintf(w, "| %s | %d | %d | %.2f | %+.2f%% | %+.1f%% | %s | %d |\n",
-			r.Name, r.Cap, r.Count, r.Rate, r.ErrPct, r.Worst10s, q, r.Left)
+		fmt.Fprintf(w, "| %s | %d | %d | %.2f | %+.2f%% | %+.1f%% | %s | %.0f | %d |\n",
+			r.Name, r.Cap, r.Count, r.Rate, r.ErrPct, r.Worst10s, q, r.MaxSending, r.Left)
 	}
 }
