@@ -112,6 +112,19 @@ for d in "${npm_dirs[@]}"; do
 	acted=1
 done
 
+# --- toxiproxy (test/faults: a slow SMSC) --------------------------------------
+# Shopify's toxiproxy server, built from its Go module into bin/tools (not on
+# PATH; test/faults looks for it there).
+toxi="$root/bin/tools/toxiproxy-server-v2.5.0"
+if [ ! -x "$toxi" ]; then
+	say "installing toxiproxy server v2.5.0 into bin/tools"
+	tdir=$(mktemp -d "${TMPDIR:-/tmp}/smsgate-toxiproxy.XXXXXX")
+	GOBIN="$tdir" GOFLAGS= go install github.com/Shopify/toxiproxy/v2/cmd/server@v2.5.0 >"$log" 2>&1 ||
+		die "go install toxiproxy v2.5.0 failed (see $log); check network access to the Go module proxy"
+	mkdir -p "$root/bin/tools" && mv "$tdir/server" "$toxi" && rmdir "$tdir"
+	acted=1
+fi
+
 # --- final check: the tools the tests call by name -----------------------------
 for tool in go kcat promtool prometheus chromium nft ip node soffice; do
 	command -v "$tool" >/dev/null 2>&1 || die "$tool still not on PATH after installing; check PATH (root needs /usr/sbin) and rerun scripts/ensure-deps.sh"
