@@ -119,7 +119,7 @@ func runDemo(ctx context.Context, args []string) error {
 	gwCtx, stopGW := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopGW()
 	gwDone := make(chan error, 1)
-	go func() { gwDone <- serve(gwCtx, cfg, "", log, reg) }()
+	go func() { gwDone <- serve(gwCtx, cfg, "", log, reg, "demo") }()
 
 	st, err := store.Open(ctx, dsn, 2)
 	if err != nil {

@@ -29,6 +29,7 @@ func runGateway(ctx context.Context, args []string) error {
 	fs := newFlagSet("run")
 	path := fs.String("config", "smsgate.yml", "config file")
 	level := fs.String("log-level", "", "log level (overrides log.level)")
+	instance := fs.String("instance-id", os.Getenv("SMSGATE_INSTANCE_ID"), "this instance's name in Postgres (claims, bind slots); stable names (e.g. a StatefulSet pod) let a restart reclaim its own bind slots at once; default host-random")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -44,12 +45,12 @@ func runGateway(ctx context.Context, args []string) error {
 		return err
 	}
 	defer log.Sync() //nolint:errcheck // nothing to do about a failed sync at exit
-	return serve(ctx, cfg, *path, log, nil)
+	return serve(ctx, cfg, *path, log, nil, *instance)
 }
 
 // serve runs the gateway and its HTTP server until ctx ends. reg may be nil
 // (a fresh registry with Go and process collectors is made).
-func serve(ctx context.Context, cfg *config.Config, path string, log *zap.Logger, reg *prometheus.Registry) error {
+func serve(ctx context.Context, cfg *config.Config, path string, log *zap.Logger, reg *prometheus.Registry, instanceID string) error {
 	st, err := store.Open(ctx, cfg.Postgres.DSN, 16)
 	if err != nil {
 		return err
@@ -62,7 +63,7 @@ func serve(ctx context.Context, cfg *config.Config, path string, log *zap.Logger
 		reg = prometheus.NewRegistry()
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
-	gw, err := gateway.New(cfg, st, gateway.Options{Logger: log, Registerer: reg})
+	gw, err := gateway.New(cfg, st, gateway.Options{Logger: log, Registerer: reg, InstanceID: instanceID})
 	if err != nil {
 		return err
 	}

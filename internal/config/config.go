@@ -10,6 +10,9 @@
 package config
 
 import (
+	"crypto/x509"
+	"fmt"
+	"os"
 	"regexp"
 	"time"
 
@@ -169,8 +172,16 @@ type Operator struct {
 	// ChargeOn is when the customer is charged: submit | delivered.
 	// Default "submit".
 	ChargeOn string `yaml:"charge_on"`
-	// TLS connects to the SMSC over TLS. Default false.
+	// TLS connects to the SMSC over TLS (1.2 or later, certificate and
+	// host name verified). Default false.
 	TLS bool `yaml:"tls"`
+	// TLSCAFile is a PEM file of CA certificates that sign the SMSC's
+	// certificate (operators often use a private CA); relative to the config
+	// file. Default "": the system roots. Only with tls: true.
+	TLSCAFile string `yaml:"tls_ca_file"`
+	// TLSServerName is the name the SMSC's certificate must carry when it is
+	// not Host (e.g. Host is an IP address). Default "": Host.
+	TLSServerName string `yaml:"tls_server_name"`
 	// DLRLastPartOnly: the operator sends one receipt, for the last part of
 	// a multipart message only; that receipt decides every part. Default false.
 	DLRLastPartOnly bool `yaml:"dlr_last_part_only"`
@@ -443,4 +454,20 @@ func (c *Config) Account(name string) (*Account, bool) {
 		}
 	}
 	return nil, false
+}
+
+// CertPool reads TLSCAFile: nil (the system roots) when it is empty.
+func (o *Operator) CertPool() (*x509.CertPool, error) {
+	if o.TLSCAFile == "" {
+		return nil, nil
+	}
+	pem, err := os.ReadFile(o.TLSCAFile)
+	if err != nil {
+		return nil, fmt.Errorf("read CA file: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", o.TLSCAFile)
+	}
+	return pool, nil
 }

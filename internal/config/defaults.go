@@ -205,6 +205,9 @@ func (c *Config) finish(baseDir string) {
 		if o.Bind == BindTransmitterReceiver && o.Receivers == 0 {
 			o.Receivers = DefaultReceivers
 		}
+		if o.TLSCAFile != "" && baseDir != "" && !filepath.IsAbs(o.TLSCAFile) {
+			o.TLSCAFile = filepath.Join(baseDir, o.TLSCAFile)
+		}
 	}
 	for i := range c.Accounts {
 		a := &c.Accounts[i]

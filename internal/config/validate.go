@@ -233,6 +233,14 @@ func (v *validator) operators() {
 		case o.Receivers != 0:
 			v.add(p+".receivers", "only with bind: transmitter+receiver")
 		}
+		if (o.TLSCAFile != "" || o.TLSServerName != "") && !o.TLS {
+			v.add(p+".tls", "tls_ca_file and tls_server_name need tls: true")
+		}
+		if o.TLSCAFile != "" {
+			if _, err := o.CertPool(); err != nil {
+				v.add(p+".tls_ca_file", "%v", err)
+			}
+		}
 		v.between(p+".window", o.Window, 1, 10000)
 		if !(o.TPS > 0) {
 			v.add(p+".tps", "must be > 0, got %g", o.TPS)

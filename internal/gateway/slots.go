@@ -20,15 +20,17 @@ import (
 //
 // Safety: a lease lasts slotTTL on the database clock and is renewed every
 // slotEvery. An instance that has not renewed for slotFenceAfter (Postgres
-// unreachable) closes its binds within slotFenceClose, before the lease can
-// lapse and another instance take the slot. A slot is handed back only
+// unreachable or too slow: a round is cut off at that moment) closes its
+// binds within slotFenceClose, before the lease can lapse and another
+// instance take the slot. A slot is handed back only
 // after the bind it covered is closed. A killed instance's slots are free
 // again slotTTL after its last renewal; peers take them on their next round.
 const (
 	slotTTL        = 7 * time.Second
 	slotEvery      = time.Second
-	slotFenceAfter = 2500 * time.Millisecond
-	slotFenceClose = 3 * time.Second
+	slotRoundMax   = 2500 * time.Millisecond // a slow Postgres is not yet a dead one
+	slotFenceAfter = 4 * time.Second
+	slotFenceClose = 2500 * time.Millisecond
 	// bindCloseTimeout bounds a bind's drain and unbind otherwise (shutdown,
 	// rebalancing).
 	bindCloseTimeout = 10 * time.Second
@@ -132,7 +134,11 @@ func (l *slotLeaser) run(ctx context.Context) error {
 // what is above it once closed.
 func (l *slotLeaser) round(ctx context.Context) {
 	start := time.Now()
-	rctx, cancel := context.WithTimeout(ctx, slotEvery)
+	deadline := start.Add(slotRoundMax)
+	if fence := l.lastOK.Add(slotFenceAfter); !l.fenced && fence.Before(deadline) {
+		deadline = fence // so the fence cannot come late
+	}
+	rctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	pg := l.g.store.Pool
 	me := l.g.opts.InstanceID
@@ -157,7 +163,7 @@ func (l *slotLeaser) round(ctx context.Context) {
 			return
 		}
 		l.g.metrics.slotErrors.Inc()
-		if !l.fenced && time.Since(l.lastOK) > slotFenceAfter {
+		if !l.fenced && time.Since(l.lastOK) >= slotFenceAfter {
 			l.fence(err)
 		}
 		return

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"sync"
 	"time"
@@ -45,5 +46,15 @@ func tlsConfig(oc *config.Operator) *tls.Config {
 	if !oc.TLS {
 		return nil
 	}
-	return &tls.Config{ServerName: oc.Host, MinVersion: tls.VersionTLS12}
+	name := oc.TLSServerName
+	if name == "" {
+		name = oc.Host
+	}
+	// Validate read the CA file already; an error here means it changed
+	// since, and a nil pool would silently trust the system roots instead.
+	roots, err := oc.CertPool()
+	if err != nil {
+		roots = x509.NewCertPool()
+	}
+	return &tls.Config{ServerName: name, RootCAs: roots, MinVersion: tls.VersionTLS12}
 }

@@ -125,3 +125,21 @@ func TestParseRange(t *testing.T) {
 		t.Errorf("bad range: %d %s", r.StatusCode, body)
 	}
 }
+
+// No directory listing and no path tricks: only the page's own files are
+// served.
+func TestNoListingAndBodyLimit(t *testing.T) {
+	srv := newTestServer(t, Options{Tokens: []string{"tok"}})
+	for _, p := range []string{"/static/", "/static", "/static/..%2fpage.go", "/static/%2e%2e/web_test.go", "/static/index.html", "/.git/config", "/static/nope.js"} {
+		r, body := get(t, srv.URL+p, "")
+		if r.StatusCode != 404 && r.StatusCode != 405 && r.StatusCode != 301 {
+			t.Errorf("%s: %d, want 404", p, r.StatusCode)
+		}
+		if strings.Contains(body, "<a href") || strings.Contains(body, "package web") {
+			t.Errorf("%s lists or leaks files: %.80q", p, body)
+		}
+	}
+	if r, _ := get(t, srv.URL+"/static/app.js", ""); r.StatusCode != 200 {
+		t.Errorf("app.js: %d", r.StatusCode)
+	}
+}
