@@ -1,36 +1,42 @@
 package protect
 
-// loopEntry is one (account, sender, destination) pair's count.
+// loopEntry is one (account, sender, destination) pair's count: 24 bytes.
 type loopEntry struct {
-	win      slide
-	lastSeen int64
-	width    int64 // the window it was counted with; a reload with another per restarts it
+	win slide
+	// widthMs is the window it was counted with (loop.per in ms); a
+	// reload with another per restarts the count.
+	widthMs uint32
 }
 
 type loopGuard struct {
 	t *table[loopEntry]
 }
 
-// loopIdle: a pair not seen for two windows has nothing left to count.
-func loopIdle(e *loopEntry, now int64) bool { return now-e.lastSeen > 2*e.width }
+// loopIdle: a pair whose buckets are both behind the window has nothing
+// left to count.
+func loopIdle(e *loopEntry, now int64) bool {
+	w := int64(e.widthMs) * 1e6
+	return w == 0 || now/w > e.win.idx+1
+}
 
 func newLoopGuard(maxPairs int, sweepEvery int64) *loopGuard {
 	return &loopGuard{t: newTable[loopEntry](maxPairs, sweepEvery, loopIdle, nil)}
 }
 
 // allow counts one message of the pair key and reports whether it stays
-// within max per width; a message over the limit is not counted.
+// within max per width (ns, a whole number of ms); a message over the
+// limit is not counted.
 func (g *loopGuard) allow(key uint64, max int, width, now int64) bool {
+	ms := uint32(width / 1e6)
 	s := g.t.shard(key)
 	s.mu.Lock()
 	e, ok := s.m[key]
 	if !ok {
 		g.t.makeRoom(s, now)
 	}
-	if e.width != width {
-		e = loopEntry{width: width}
+	if e.widthMs != ms {
+		e = loopEntry{widthMs: ms}
 	}
-	e.lastSeen = now
 	e.win.roll(now, width)
 	allowed := e.win.estimate(now, width)+1 <= float64(max)
 	if allowed {

@@ -243,10 +243,11 @@ func compile(r Rules) (*compiled, error) {
 	}
 	c.senders = append([]SenderRule(nil), r.Senders...)
 	if l := r.Loop; l != nil {
-		if l.Max < 1 || l.Per <= 0 {
-			errs = append(errs, fmt.Errorf("loop %d per %v: want max ≥ 1 and per > 0", l.Max, l.Per))
+		if l.Max < 1 || l.Per < time.Millisecond || l.Per > 24*time.Hour {
+			errs = append(errs, fmt.Errorf("loop %d per %v: want max ≥ 1 and per 1ms–24h", l.Max, l.Per))
 		}
 		lc := *l
+		lc.Per = lc.Per.Truncate(time.Millisecond)
 		c.loop = &lc
 	}
 	if len(errs) > 0 {

@@ -194,6 +194,17 @@ func TestRecheckAppliesOperatorRules(t *testing.T) {
 	if v := g.Recheck(m); v.Reason != ReasonBlocked {
 		t.Fatalf("blocklisted after ingest: %+v", v)
 	}
+	// A message released from a content hold is not held again.
+	if err := g.SetRules(Rules{Content: []ContentRule{{Pattern: "casino", Action: Hold}}}); err != nil {
+		t.Fatal(err)
+	}
+	m = &Message{Account: "a", Sender: "4422", Dest: "995599000002", Text: "casino", Operator: "magti"}
+	if v := g.Check(m, t0); v.Action != Hold {
+		t.Fatalf("ingest: %+v", v)
+	}
+	if v := g.Recheck(m); v.Action != Allow {
+		t.Fatalf("dispatch after release: %+v", v)
+	}
 }
 
 func TestBlocklistRuleOff(t *testing.T) {
