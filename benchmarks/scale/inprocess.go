@@ -1,3 +1,5 @@
+//go:build scaleinprocess
+
 package main
 
 import (
@@ -7,8 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"runtime/pprof"
-	"runtime/trace"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -74,58 +74,4 @@ func startInProcess(ctx context.Context, cfgPath, httpAddr string, exited chan<-
 		_ = srv.Shutdown(sctx)
 		st.Close()
 	}, nil
-}
-
-// profiler records a runtime trace and/or a CPU profile for a while from
-// the window's start (both off when the paths are empty).
-type profiler struct {
-	tracePath, cpuPath string
-	dur                time.Duration
-	stopAt             time.Time
-	files              []*os.File
-}
-
-func (p *profiler) start() {
-	if p.tracePath == "" && p.cpuPath == "" {
-		return
-	}
-	p.stopAt = time.Now().Add(p.dur)
-	if p.tracePath != "" {
-		if f, err := os.Create(p.tracePath); err == nil {
-			if err := trace.Start(f); err == nil {
-				p.files = append(p.files, f)
-			} else {
-				f.Close()
-				fmt.Fprintln(os.Stderr, "scale: trace:", err)
-			}
-		}
-	}
-	if p.cpuPath != "" {
-		if f, err := os.Create(p.cpuPath); err == nil {
-			if err := pprof.StartCPUProfile(f); err == nil {
-				p.files = append(p.files, f)
-			} else {
-				f.Close()
-				fmt.Fprintln(os.Stderr, "scale: cpu profile:", err)
-			}
-		}
-	}
-}
-
-// tick stops the recordings once their time is up (or when final).
-func (p *profiler) tick(final bool) {
-	if len(p.files) == 0 || (!final && time.Now().Before(p.stopAt)) {
-		return
-	}
-	if p.tracePath != "" {
-		trace.Stop()
-	}
-	if p.cpuPath != "" {
-		pprof.StopCPUProfile()
-	}
-	for _, f := range p.files {
-		_ = f.Close()
-	}
-	p.files = nil
-	fmt.Fprintln(os.Stderr, "scale: profile written")
 }

@@ -30,7 +30,6 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"github.com/smsgate/smsgate/internal/store"
 	"github.com/smsgate/smsgate/pkg/kafkabroker"
 	"github.com/smsgate/smsgate/pkg/smppsim"
 )
@@ -49,6 +48,7 @@ type params struct {
 	gaps           bool
 	waitIngest     bool
 	inProcess      bool
+	nice           int
 	prof           profiler
 }
 
@@ -72,6 +72,7 @@ func main() {
 	flag.StringVar(&p.prof.tracePath, "trace", "", "with -inprocess: write a runtime trace of the window's first -profile-for")
 	flag.StringVar(&p.prof.cpuPath, "cpuprofile", "", "with -inprocess: write a CPU profile of the window's first -profile-for")
 	flag.DurationVar(&p.prof.dur, "profile-for", 10*time.Second, "length of -trace / -cpuprofile")
+	flag.IntVar(&p.nice, "nice", 0, "diagnosis on a shared machine: set this nice value (e.g. -10) on smsgate, its Postgres backends and this process, so other work competes less; 0 = leave as is")
 	flag.Parse()
 	if !p.inProcess && (p.prof.tracePath != "" || p.prof.cpuPath != "") {
 		fmt.Fprintln(os.Stderr, "scale: -trace and -cpuprofile need -inprocess")
@@ -97,13 +98,13 @@ func run(p params) error {
 	var rb [4]byte
 	_, _ = rand.Read(rb[:])
 	dsn := "postgres://postgres@127.0.0.1:5432/smsgate_scale_" + hex.EncodeToString(rb[:]) + "?sslmode=disable"
-	if err := store.EnsureDatabase(ctx, dsn); err != nil {
+	if err := createDatabase(ctx, dsn); err != nil {
 		return fmt.Errorf("create database: %w", err)
 	}
 	defer func() {
 		dctx, dcancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer dcancel()
-		if err := store.DropDatabase(dctx, dsn); err != nil {
+		if err := dropDatabase(dctx, dsn); err != nil {
 			fmt.Fprintln(os.Stderr, "scale: drop database:", err)
 		}
 	}()

@@ -94,6 +94,7 @@ func observe(ctx context.Context, p *params, ops []operator, sims []*smppsim.Ser
 		}
 		if firstAt.IsZero() && total > 0 {
 			firstAt = now
+			p.applyNice(ctx, pid, dsn)
 			r.firstSubmitAfter = now.Sub(start)
 		}
 		if allBoundAt.IsZero() && binds >= r.bindsWant {
@@ -141,6 +142,7 @@ func observe(ctx context.Context, p *params, ops []operator, sims []*smppsim.Ser
 				phase = "warming up"
 			default:
 				winStart = now
+				p.applyNice(ctx, pid, dsn) // again: the pools may have grown
 				cpu0 = readCPU(pid)
 				p.prof.start()
 				if bm, err := scrape(ctx, metricsURL); err == nil {
@@ -248,8 +250,28 @@ func observe(ctx context.Context, p *params, ops []operator, sims []*smppsim.Ser
 	}
 }
 
+// applyNice renices smsgate, its Postgres backends and this process when
+// -nice is set. Threads started later keep the nice value of their parent.
+func (p *params) applyNice(ctx context.Context, pid int, dsn string) {
+	if p.nice == 0 {
+		return
+	}
+	pids := []int{pid, os.Getpid()}
+	if b, err := backendPIDs(ctx, dsn); err == nil {
+		pids = append(pids, b...)
+	}
+	for _, x := range pids {
+		if err := renice(x, p.nice); err != nil {
+			fmt.Fprintln(os.Stderr, "scale:", err)
+		}
+	}
+}
+
 func (r *result) print(w io.Writer, p params) error {
 	s := r.sum
+	if p.nice != 0 {
+		fmt.Fprintf(w, "smsgate, its Postgres backends and the harness ran at nice %d\n", p.nice)
+	}
 	fmt.Fprintf(w, "operators %d × binds %d (window %d): caps %d..%d msg/s, sum %d msg/s; %d records pre-loaded\n",
 		s.Operators, p.binds, p.window, p.minTPS, p.maxTPS, s.SumCap, r.recordsPreloaded)
 	fmt.Fprintf(w, "first submit_sm %s after start; all %d binds open at the simulators after %s; ingest done after %s\n",

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -249,4 +251,55 @@ func (m metrics) histograms(name, label string) map[string]histo {
 		}
 	}
 	return out
+}
+
+// renice sets the nice value of every thread of pid (Linux applies nice
+// per thread; setpriority on the pid alone changes only its main thread).
+func renice(pid, nice int) error {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return fmt.Errorf("renice %d: %w", pid, err)
+	}
+	for _, t := range tasks {
+		tid, err := strconv.Atoi(t.Name())
+		if err != nil {
+			continue
+		}
+		if err := syscall.Setpriority(syscall.PRIO_PROCESS, tid, nice); err != nil {
+			return fmt.Errorf("renice %d/%d: %w", pid, tid, err)
+		}
+	}
+	return nil
+}
+
+// createDatabase and dropDatabase manage the run's own database through the
+// server's maintenance database, so the benchmark does not depend on the
+// gateway's packages.
+func createDatabase(ctx context.Context, dsn string) error {
+	return adminExec(ctx, dsn, func(name string) string { return `CREATE DATABASE ` + name })
+}
+
+func dropDatabase(ctx context.Context, dsn string) error {
+	return adminExec(ctx, dsn, func(name string) string { return `DROP DATABASE IF EXISTS ` + name + ` WITH (FORCE)` })
+}
+
+func adminExec(ctx context.Context, dsn string, stmt func(quotedName string) string) error {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return fmt.Errorf("dsn: %w", err)
+	}
+	name := strings.TrimPrefix(u.Path, "/")
+	admin := *u
+	admin.Path = "/postgres"
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, admin.String())
+	if err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, stmt(pgx.Identifier{name}.Sanitize())); err != nil {
+		return fmt.Errorf("postgres %s: %w", name, err)
+	}
+	return nil
 }
