@@ -258,6 +258,12 @@ func newRig(t *testing.T, o rigOpts) *rig {
 	}
 	so := o.sim
 	so.RecordSubmits = true
+	if so.MaxRedeliveries == 0 {
+		// A receipt answered with an error (e.g. while Postgres is down) is
+		// offered again every second for as long as a real SMSC would keep
+		// it, not dropped after the simulator's default of 3 tries.
+		so.MaxRedeliveries = 1000
+	}
 	if so.Addr == "" {
 		so.Addr = "127.0.0.1:0"
 	}

@@ -47,6 +47,6 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 
 func simNote(r *rig) string {
 	st := r.sim.Stats()
-	return fmt.Sprintf("SMSC: %d submit_sm, %d throttled, %d unanswered, %d binds, %d drops",
-		st.Submits, st.Throttled, st.Unanswered, st.BindsTotal, st.Drops)
+	return fmt.Sprintf("SMSC: %d submit_sm, %d throttled, %d unanswered, %d binds, %d drops, receipts %d sent %d nacked %d dropped",
+		st.Submits, st.Throttled, st.Unanswered, st.BindsTotal, st.Drops, st.ReceiptsSent, st.ReceiptsNacked, st.ReceiptsDropped)
 }
