@@ -68,7 +68,7 @@ func serve(ctx context.Context, cfg *config.Config, path string, log *zap.Logger
 		return err
 	}
 	srv := web.New(web.Options{Listen: cfg.HTTP.Listen, Tokens: cfg.HTTP.Tokens, Gatherer: reg, Store: st,
-		Ready: gw.Ready, Live: gw.Live, Logger: log, ShowMessageText: cfg.HTTP.ShowMessageText})
+		Ready: gw.Ready, Live: gw.Live, Logger: log, ShowMessageText: cfg.HTTP.ShowMessageText, Control: gw})
 
 	var g run.Group
 	gctx, cancelGW := context.WithCancel(context.WithoutCancel(ctx))

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/smsgate/smsgate/internal/config"
+	"github.com/smsgate/smsgate/protect"
 )
 
 // Reload swaps routes, rates, accounts and policies from a new config
@@ -22,6 +23,13 @@ func (g *Gateway) Reload(cfg *config.Config) error {
 		}
 	}
 	t, err := buildTables(cfg)
+	if err != nil {
+		return fmt.Errorf("reload: %w", err)
+	}
+	rules, err := protect.RulesFromConfig(cfg.Protection)
+	if err == nil {
+		err = g.protect.guard.SetRules(rules)
+	}
 	if err != nil {
 		return fmt.Errorf("reload: %w", err)
 	}
@@ -84,6 +92,8 @@ func (g *Gateway) Live() any {
 		st := p.Stats()
 		state := "up"
 		switch {
+		case g.control(name) != "":
+			state = g.control(name)
 		case st.BindsUp == 0 && g.operatorUp(name):
 			state = "peer" // bound through another instance
 		case st.BindsUp == 0:

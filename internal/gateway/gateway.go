@@ -111,6 +111,8 @@ type Gateway struct {
 	dlqWriter *kafka.Writer
 
 	slots     *slotLeaser
+	controls  atomic.Pointer[map[string]string] // operator → drained | disabled
+	protect   *protection
 
 	downMu    sync.Mutex
 	downSince map[string]time.Time
@@ -140,6 +142,11 @@ func New(cfg *config.Config, st *store.Store, o Options) (*Gateway, error) {
 		pool := smpp.NewPool(poolOptions(oc, rt, g.inbound, o.Logger, smppMetrics))
 		g.pools[rt.name] = pool
 		g.disp[rt.name] = newDispatcher(g, rt, pool)
+	}
+	noControls := map[string]string{}
+	g.controls.Store(&noControls)
+	if g.protect, err = newProtection(g, cfg, o.Registerer); err != nil {
+		return nil, err
 	}
 	g.slots = newSlotLeaser(g)
 	g.outcomes = newOutcomeWriter(g, o.OutcomeBatch) // small: outcomes waiting here are what a crash turns into unknown
@@ -175,6 +182,14 @@ func (g *Gateway) Run(ctx context.Context) error {
 	if err := store.Heartbeat(ctx, g.store.Pool, g.opts.InstanceID); err != nil {
 		return err
 	}
+	// Before ingest: a blocked number or a held range must apply to the
+	// first record read, and drained operators to the first claim.
+	if err := g.protect.load(ctx); err != nil {
+		return err
+	}
+	if err := g.refreshControls(ctx); err != nil {
+		return err
+	}
 	type stage struct {
 		ctx    context.Context
 		cancel context.CancelFunc
@@ -205,6 +220,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	}
 	goRun(inb, "inbound", g.inbound.run)
 	goRun(house, "housekeeping", g.housekeeping)
+	goRun(house, "protection", g.protect.run)
 	// The leaser outlives the pools at shutdown: it renews while binds
 	// drain and hands the slots back once they are closed.
 	goRun(lease, "bind slots", g.slots.run)
@@ -246,8 +262,6 @@ func (g *Gateway) usableForNew(op string) bool {
 	return g.operatorUp(op) && g.acceptingWork(op)
 }
 
-// acceptingWork is false while an operator is drained or disabled.
-func (g *Gateway) acceptingWork(op string) bool { return true }
 
 func (g *Gateway) rand() float64 { return mrand.Float64() }
 

@@ -215,7 +215,9 @@ func (g *Gateway) rerouteDown() error {
 	t := g.tables.Load()
 	for name := range g.pools {
 		g.downMu.Lock()
-		if g.operatorUp(name) {
+		// A drained or disabled operator keeps its queue: it is down on
+		// purpose and comes back with enable.
+		if g.operatorUp(name) || g.control(name) != "" {
 			delete(g.downSince, name)
 			g.downMu.Unlock()
 			continue

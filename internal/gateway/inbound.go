@@ -267,6 +267,7 @@ func (g *Gateway) applyReceipts(ctx context.Context, tx pgx.Tx, rs []parsedRecei
 		if agg != mp.State && mp.State.Advances(agg) {
 			if agg.Final() {
 				g.metrics.finals.WithLabelValues(mp.Operator, agg.String()).Inc()
+				g.protect.guard.ObserveReceipt(mp.Account, mp.Dest, agg == store.Delivered, now)
 			}
 			chIDs = append(chIDs, id)
 			chStates = append(chStates, int16(agg))

@@ -190,7 +190,10 @@ func (g *Gateway) validate(t *tables, rec *kafka.Message, now time.Time) (*store
 		return m, id, nil
 	}
 	m.Operator = c.Route.Operator
-	if m.Kind == 1 && m.State != store.Rejected {
+	if m.State != store.Rejected {
+		g.protect.check(m, now)
+	}
+	if m.Kind == 1 && m.State != store.Rejected && m.State != store.Held {
 		if until := t.quiet.deferUntil(now.In(destLocation(dest, acct.loc))); !until.IsZero() && until.After(m.SendAt) {
 			m.SendAt = until
 			m.State = store.Scheduled
@@ -254,6 +257,11 @@ func (g *Gateway) commitBatch(ctx context.Context, b *ingestBatch, now time.Time
 						Detail: m.ErrorDetail, Parts: int(m.Parts), At: now, Meta: m.Meta}
 					b.events = append(b.events, store.OutboxRow{Topic: store.TopicStatus, Key: m.ID, Payload: ev.appendJSON(nil)})
 					g.metrics.ingested.WithLabelValues("rejected").Inc()
+				} else if m.State == store.Held {
+					ev := statusEvent{ID: m.ID, Account: m.Account, Status: "held", Operator: m.Operator, Reason: m.ErrorReason,
+						Detail: m.ErrorDetail, Parts: int(m.Parts), At: now, Meta: m.Meta}
+					b.events = append(b.events, store.OutboxRow{Topic: store.TopicStatus, Key: m.ID, Payload: ev.appendJSON(nil)})
+					g.metrics.ingested.WithLabelValues("held").Inc()
 				} else {
 					g.metrics.ingested.WithLabelValues("accepted").Inc()
 				}

@@ -27,6 +27,7 @@ type metrics struct {
 	recovered      *prometheus.CounterVec // what: unknown
 	slotErrors     prometheus.Counter
 	slotsHeld      *prometheus.GaugeVec // operator, kind
+	holds          *prometheus.CounterVec // action: released, dropped
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -73,11 +74,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Bind slot lease rounds that failed (Postgres unreachable); binds close before leases lapse."}),
 		slotsHeld: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "smsgate_bind_slots_held",
 			Help: "Bind slots this instance holds, by operator and kind (tx, rx); the cluster sum never exceeds binds."}, []string{"operator", "kind"}),
+		holds: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "smsgate_holds_resolved_total",
+			Help: "Held messages released or dropped through the API."}, []string{"action"}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.ingested, m.ingestRetries, m.dlq, m.submits, m.failovers, m.published, m.dbBatch,
 			m.receipts, m.receiptLatency, m.mo, m.optouts, m.queueDepth, m.dlrTimeouts, m.recovered, m.finals,
-			m.kafkaLag, m.billedParts, m.billedRevenue, m.slotErrors, m.slotsHeld)
+			m.kafkaLag, m.billedParts, m.billedRevenue, m.slotErrors, m.slotsHeld, m.holds)
 	}
 	return m
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/segmentio/kafka-go"
 	"go.uber.org/zap"
 
@@ -14,7 +15,7 @@ import (
 // rows, produce them (RequiredAcks all, in seq order so one message's events
 // keep their order), delete them. A crash between produce and delete
 // publishes a batch twice; consumers see a repeated event, never a lost or
-// reordered one.
+// reordered one. In a cluster one publisher at a time holds the outbox.
 type publisher struct {
 	g      *Gateway
 	wake   chan struct{}
@@ -67,36 +68,56 @@ func (p *publisher) run(ctx context.Context) error {
 	}
 }
 
+// outboxLock is the advisory lock one publisher of the cluster holds per
+// batch: two instances publishing the same rows would repeat them, and a
+// slow one could publish a message's older event after a newer one.
+const outboxLock = 7243002
+
 func (p *publisher) publishOnce(ctx context.Context) (int, error) {
-	rows, err := store.ReadOutbox(ctx, p.g.store.Pool, p.g.opts.PublishBatch)
-	if err != nil || len(rows) == 0 {
+	n := 0
+	err := pgx.BeginFunc(ctx, p.g.store.Pool, func(tx pgx.Tx) error {
+		var leader bool
+		if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1)`, outboxLock).Scan(&leader); err != nil {
+			return err
+		}
+		if !leader {
+			return nil // another instance is publishing this batch
+		}
+		rows, err := store.ReadOutbox(ctx, tx, p.g.opts.PublishBatch)
+		if err != nil || len(rows) == 0 {
+			return err
+		}
+		var status, mo []kafka.Message
+		seqs := make([]int64, len(rows))
+		for i, r := range rows {
+			seqs[i] = r.Seq
+			m := kafka.Message{Key: []byte(r.Key), Value: r.Payload}
+			if r.Topic == store.TopicMO {
+				mo = append(mo, m)
+			} else {
+				status = append(status, m)
+			}
+		}
+		if len(status) > 0 {
+			if err := p.g.produce(ctx, p.status, status); err != nil {
+				return err
+			}
+			p.g.metrics.published.WithLabelValues("status").Add(float64(len(status)))
+		}
+		if len(mo) > 0 {
+			if err := p.g.produce(ctx, p.mo, mo); err != nil {
+				return err
+			}
+			p.g.metrics.published.WithLabelValues("mo").Add(float64(len(mo)))
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM outbox WHERE seq = ANY($1)`, seqs); err != nil {
+			return err
+		}
+		n = len(rows)
+		return nil
+	})
+	if err != nil {
 		return 0, err
 	}
-	var status, mo []kafka.Message
-	seqs := make([]int64, len(rows))
-	for i, r := range rows {
-		seqs[i] = r.Seq
-		m := kafka.Message{Key: []byte(r.Key), Value: r.Payload}
-		if r.Topic == store.TopicMO {
-			mo = append(mo, m)
-		} else {
-			status = append(status, m)
-		}
-	}
-	if len(status) > 0 {
-		if err := p.g.produce(ctx, p.status, status); err != nil {
-			return 0, err
-		}
-		p.g.metrics.published.WithLabelValues("status").Add(float64(len(status)))
-	}
-	if len(mo) > 0 {
-		if err := p.g.produce(ctx, p.mo, mo); err != nil {
-			return 0, err
-		}
-		p.g.metrics.published.WithLabelValues("mo").Add(float64(len(mo)))
-	}
-	if _, err := p.g.store.Pool.Exec(ctx, `DELETE FROM outbox WHERE seq = ANY($1)`, seqs); err != nil {
-		return 0, err
-	}
-	return len(rows), nil
+	return n, nil
 }

@@ -186,6 +186,9 @@ func (l *slotLeaser) round(ctx context.Context) {
 	if up, err := store.OperatorsUp(rctx, pg); err == nil {
 		l.clusterUp.Store(&up)
 	}
+	if err := l.g.refreshControls(rctx); err != nil && ctx.Err() == nil {
+		l.g.log.Warn("operator controls not read", zap.Error(err))
+	}
 }
 
 // balance applies one spec's leases to its pool and returns the binds it
@@ -201,6 +204,9 @@ func (l *slotLeaser) balance(ctx context.Context, s slotSpec, have []int, live i
 		}
 	}
 	fair := (s.n + live - 1) / live
+	if l.g.control(s.key.Operator) == controlDisabled {
+		fair = 0 // disabled: unbind, and hand the slots back once closed
+	}
 	if len(valid) < fair {
 		got, err := store.AcquireSlots(ctx, l.g.store.Pool, l.g.opts.InstanceID, s.key, s.n, fair-len(valid), slotTTL)
 		if err != nil {

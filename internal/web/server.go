@@ -30,6 +30,9 @@ type Options struct {
 	Live            func() any                      // per-operator live state for the page (JSON-encodable)
 	Logger          *zap.Logger
 	ShowMessageText bool // recent MO text on the page (off: masked)
+	// Control is the operator API (drain/disable/enable, blocklist,
+	// holds); nil → 503.
+	Control Controller
 	// Addr, when set, receives the bound address once listening.
 	Addr chan<- string
 }
@@ -58,6 +61,7 @@ func New(o Options) *Server {
 	s.mux.Handle("GET /api/v1/exports/billing", s.auth(http.HandlerFunc(s.exportBilling)))
 	s.mux.Handle("GET /api/v1/exports/mo", s.auth(http.HandlerFunc(s.exportMO)))
 	s.mux.Handle("GET /api/v1/billing/summary", s.auth(http.HandlerFunc(s.summary)))
+	s.controlRoutes()
 	return s
 }
 

@@ -1,0 +1,114 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/smsgate/smsgate/internal/store"
+	"github.com/smsgate/smsgate/internal/web"
+	)
+
+// Operator controls, shared by the cluster through Postgres
+// (operator_controls) and read by every instance on each lease round:
+//   - drained: claims stop, in-flight work finishes, the queue stays; new
+//     messages route as if the operator were down (and wait for it when it
+//     is their only route).
+//   - disabled: drained, and its binds close (the slot leaser holds none).
+//   - enabled: the row is gone.
+var errBadRequest = web.ErrBadRequest
+
+const (
+	controlDrained  = "drained"
+	controlDisabled = "disabled"
+)
+
+// acceptingWork is false while an operator is drained or disabled.
+func (g *Gateway) acceptingWork(op string) bool {
+	return (*g.controls.Load())[op] == ""
+}
+
+func (g *Gateway) control(op string) string { return (*g.controls.Load())[op] }
+
+// refreshControls reads the cluster's operator controls.
+func (g *Gateway) refreshControls(ctx context.Context) error {
+	c, err := store.OperatorControls(ctx, g.store.Pool)
+	if err != nil {
+		return err
+	}
+	old := g.controls.Swap(&c)
+	for op := range g.pools {
+		if (*old)[op] != c[op] {
+			g.log.Info("operator control changed")
+			g.notifyDispatchers()
+			break
+		}
+	}
+	return nil
+}
+
+// OperatorAction applies drain | disable | enable to the named operator
+// for the whole cluster.
+func (g *Gateway) OperatorAction(ctx context.Context, name, action string) error {
+	if _, ok := g.operators[name]; !ok {
+		return fmt.Errorf("operator %q: %w", name, web.ErrNotFound)
+	}
+	var state string
+	switch action {
+	case "drain":
+		state = controlDrained
+	case "disable":
+		state = controlDisabled
+	case "enable":
+	default:
+		return fmt.Errorf("action %q (want drain, disable or enable): %w", action, web.ErrNotFound)
+	}
+	if err := store.SetOperatorControl(ctx, g.store.Pool, name, state); err != nil {
+		return err
+	}
+	return g.refreshControls(ctx)
+}
+
+// Holds lists held messages (fraud_hold, content).
+func (g *Gateway) Holds(ctx context.Context) (any, error) {
+	return store.Holds(ctx, g.store.Pool, 10000)
+}
+
+// HoldAction releases (sent normally) or drops (rejected with the hold's
+// reason) one held message.
+func (g *Gateway) HoldAction(ctx context.Context, id, action string) error {
+	switch action {
+	case "release":
+		err := store.ReleaseHold(ctx, g.store.Pool, id)
+		if errors.Is(err, store.ErrNotHeld) {
+			return fmt.Errorf("message %q: %w", id, web.ErrNotFound)
+		}
+		if err == nil {
+			g.metrics.holds.WithLabelValues("released").Inc()
+			g.notifyDispatchers()
+		}
+		return err
+	case "drop":
+		err := pgx.BeginFunc(ctx, g.store.Pool, func(tx pgx.Tx) error {
+			account, parts, reason, meta, err := store.DropHold(ctx, tx, id)
+			if err != nil {
+				return err
+			}
+			ev := statusEvent{ID: id, Account: account, Status: "rejected", Reason: reason, Detail: "dropped from hold",
+				Parts: int(parts), At: time.Now(), Meta: meta}
+			return store.InsertOutbox(ctx, tx, []store.OutboxRow{{Topic: store.TopicStatus, Key: id, Payload: ev.appendJSON(nil)}})
+		})
+		if errors.Is(err, store.ErrNotHeld) {
+			return fmt.Errorf("message %q: %w", id, web.ErrNotFound)
+		}
+		if err == nil {
+			g.metrics.holds.WithLabelValues("dropped").Inc()
+			g.publisher.kick()
+		}
+		return err
+	}
+	return fmt.Errorf("action %q (want release or drop): %w", action, web.ErrNotFound)
+}
