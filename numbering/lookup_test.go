@@ -290,3 +290,33 @@ func FuzzDecodeAnswer(f *testing.F) {
 		}
 	})
 }
+
+// Many callers at once, for a few numbers: every answer is right, and the
+// in-flight join keeps requests far below calls. Run with -race.
+func TestLookupConcurrentCallers(t *testing.T) {
+	h := &hlr{delay: 5 * time.Millisecond, answers: map[string]string{}}
+	for i := range 20 {
+		h.answers[fmt.Sprintf("9955991000%02d", i)] = fmt.Sprintf(`{"mcc":"282","mnc":"%02d"}`, 10+i)
+	}
+	r, lk := newLookupResolver(t, h, LookupConfig{Workers: 4, Queue: 64})
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for k := range 200 {
+				i := (g + k) % 20
+				n, src := r.Resolve(fmt.Sprintf("9955991000%02d", i))
+				if src != SourceLookup || n.MCCMNC != fmt.Sprintf("282%02d", 10+i) {
+					t.Errorf("number %d: %v %v", i, n, src)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if c := h.calls.Load(); c > 40 {
+		t.Errorf("%d requests for 20 numbers and 1,600 calls", c)
+	}
+	if s := lk.Stats(); s.Hits+s.Misses != 1600 || s.Dropped != 0 || s.Errors != 0 {
+		t.Errorf("stats %+v", s)
+	}
+}
