@@ -255,6 +255,12 @@ func BenchmarkStage(b *testing.B) {
 		{"content-literal-rules", Rules{Content: slices.Concat(full.Content[:80], full.Content[90:])}},
 		{"loop", Rules{Loop: full.Loop}},
 		{"pumping", Rules{Pumping: full.Pumping}},
+		{"all", full},
+		{"all-literal-rules", func() Rules {
+			r := full
+			r.Content = slices.Concat(full.Content[:80], full.Content[90:])
+			return r
+		}()},
 	}
 	g, msgs := benchSetup(b)
 	for _, s := range stages {
