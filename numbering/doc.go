@@ -36,7 +36,10 @@
 //     through; a late answer is cached for the next message.
 //  4. RangeTable: longest prefix of numbering.ranges.
 //
-// Steps 1, 2 and 4 take no lock and do not allocate. Networks are interned
+// ResolveNoWait skips the wait in step 3 (the lookup still starts, for
+// later messages): for a caller that resolves a batch in one goroutine,
+// where one message's wait would hold up the others. Steps 1, 2 and 4
+// take no lock and do not allocate. Networks are interned
 // in a Registry shared by all stages; results carry a NetID (2 bytes) and
 // the Registry gives the Network (MCCMNC as written, MCC, MNC, label).
 //

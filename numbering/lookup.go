@@ -185,30 +185,38 @@ func (l *Lookup) cached(key uint64) (id NetID, found bool) {
 	return id, true
 }
 
+// start starts a lookup of number, or joins the one under way; nil when
+// it is dropped (queue full or stopped).
+func (l *Lookup) start(key uint64, number string) *call {
+	l.misses.Add(1)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if c, ok := l.inflight[key]; ok {
+		return c
+	}
+	if l.stopped {
+		l.dropped.Add(1)
+		return nil
+	}
+	c := &call{key: key, number: number, queued: time.Now(), done: make(chan struct{})}
+	select {
+	case l.queue <- c:
+		l.inflight[key] = c
+		return c
+	default:
+		l.dropped.Add(1)
+		return nil
+	}
+}
+
 // await starts (or joins) a lookup of number and waits for it at most
 // Timeout. It returns 0 on no answer in time, an error, "no network" or a
 // full queue.
 func (l *Lookup) await(key uint64, number string) NetID {
-	l.misses.Add(1)
-	l.mu.Lock()
-	c, ok := l.inflight[key]
-	if !ok {
-		if l.stopped {
-			l.mu.Unlock()
-			l.dropped.Add(1)
-			return 0
-		}
-		c = &call{key: key, number: number, queued: time.Now(), done: make(chan struct{})}
-		select {
-		case l.queue <- c:
-			l.inflight[key] = c
-		default:
-			l.mu.Unlock()
-			l.dropped.Add(1)
-			return 0
-		}
+	c := l.start(key, number)
+	if c == nil {
+		return 0
 	}
-	l.mu.Unlock()
 	t := time.NewTimer(l.cfg.Timeout)
 	defer t.Stop()
 	select {

@@ -93,7 +93,26 @@ func (r *Resolver) ResolveID(e164 string) (NetID, Source) {
 	return id, src
 }
 
+// ResolveNoWait is ResolveID without waiting: on a lookup miss it starts
+// the lookup in the background (its answer serves later calls) and lets
+// the range table decide now. For callers that must not block, e.g. a
+// batch of messages resolved in one goroutine.
+func (r *Resolver) ResolveNoWait(e164 string) (NetID, Source) {
+	v, n, ok := parseDigits(e164)
+	if !ok {
+		r.counts[SourceNone].n.Add(1)
+		return 0, SourceNone
+	}
+	id, src := r.resolveWith(v, n, e164, false)
+	r.counts[src].n.Add(1)
+	return id, src
+}
+
 func (r *Resolver) resolve(v uint64, n int, e164 string) (NetID, Source) {
+	return r.resolveWith(v, n, e164, true)
+}
+
+func (r *Resolver) resolveWith(v uint64, n int, e164 string, wait bool) (NetID, Source) {
 	if r.ported != nil {
 		if id, ok := r.ported.Get(v); ok {
 			return id, SourcePorted
@@ -105,7 +124,11 @@ func (r *Resolver) resolve(v uint64, n int, e164 string) (NetID, Source) {
 			if e164[0] == '+' {
 				e164 = e164[1:]
 			}
-			id = r.lookup.await(v, e164)
+			if wait {
+				id = r.lookup.await(v, e164)
+			} else {
+				r.lookup.start(v, e164)
+			}
 		}
 		if id != 0 {
 			return id, SourceLookup

@@ -3,6 +3,7 @@ package numbering
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // The order: ported, then lookup (cache, then the service), then range,
@@ -80,5 +81,30 @@ func TestResolveNoAlloc(t *testing.T) {
 	}
 	if c := h.calls.Load(); c != 2 {
 		t.Errorf("%d lookups, want 2", c)
+	}
+}
+
+// ResolveNoWait never waits for the service: the range table decides, and
+// the answer, once in, serves the next call.
+func TestResolveNoWait(t *testing.T) {
+	h := &hlr{release: make(chan struct{}), answers: map[string]string{"995599123456": `{"mcc":"282","mnc":"04"}`}}
+	r, lk := newLookupResolver(t, h, LookupConfig{Timeout: time.Hour})
+	id, src := r.ResolveNoWait("995599123456") // the service is held: a wait would hang the test
+	if src != SourceRange || r.Registry().Network(id).MCCMNC != "28202" {
+		t.Fatalf("first call: %v %v, want range 28202", r.Registry().Network(id), src)
+	}
+	close(h.release)
+	deadline := time.Now().Add(5 * time.Second)
+	for lk.Stats().Answered == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no answer: %+v", lk.Stats())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if id, src := r.ResolveNoWait("995599123456"); src != SourceLookup || r.Registry().Network(id).MCCMNC != "28204" {
+		t.Fatalf("second call: %v %v", r.Registry().Network(id), src)
+	}
+	if s := lk.Stats(); s.Timeouts != 0 || s.Late != 0 {
+		t.Errorf("a no-wait call counted as waiting: %+v", s)
 	}
 }
