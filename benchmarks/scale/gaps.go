@@ -89,3 +89,28 @@ func printStalls(w io.Writer, ss []stallStats, window time.Duration) {
 			s.LongestGap.Round(time.Millisecond))
 	}
 }
+
+// pauseStats describes gaps in the merged submit_sm stream of all
+// operators: at thousands of msg/s a gap of 100 ms in which no operator
+// sent anything is a pause of the whole gateway process (or its host), not
+// of one operator's dispatcher.
+type pauseStats struct {
+	Pauses  int           // gaps ≥ 100 ms
+	Total   time.Duration // their summed length
+	Longest time.Duration
+}
+
+func pauses(at []time.Time) pauseStats {
+	at = append([]time.Time(nil), at...)
+	sort.Slice(at, func(i, j int) bool { return at[i].Before(at[j]) })
+	var p pauseStats
+	for i := 1; i < len(at); i++ {
+		g := at[i].Sub(at[i-1])
+		p.Longest = max(p.Longest, g)
+		if g >= longStall {
+			p.Pauses++
+			p.Total += g
+		}
+	}
+	return p
+}

@@ -39,6 +39,7 @@ type result struct {
 	recordsPreloaded   int
 	scrapeFailures     int
 	stalls             []stallStats
+	pauses             *pauseStats
 	batches            map[string]histo // Postgres batch transactions in the window, by kind
 	loadSum            float64          // 1-minute load average, summed over the window's samples
 	loadN              int
@@ -61,7 +62,9 @@ func observe(ctx context.Context, p *params, ops []operator, sims []*smppsim.Ser
 	var firstAt, allBoundAt, ingestAt, winStart time.Time
 	var cpu0, self0, busy0, total0 float64
 	var pg0 map[int]float64
-	var batches0 map[string]histo
+	var batches0, lat0 map[string]histo
+	inflightSum := make([]float64, len(ops))
+	inflightN := 0
 	maxSending := make([]float64, len(ops))
 	samples := make([][]sample, len(ops))
 	minQueued := make([]float64, len(ops))
@@ -147,6 +150,7 @@ func observe(ctx context.Context, p *params, ops []operator, sims []*smppsim.Ser
 				p.prof.start()
 				if bm, err := scrape(ctx, metricsURL); err == nil {
 					batches0 = bm.histograms("smsgate_postgres_batch_seconds", "kind")
+					lat0 = bm.histograms("smsgate_smpp_response_latency_seconds", "operator")
 				}
 				self0 = readCPU(os.Getpid())
 				busy0, total0 = cpuTimes()
@@ -175,6 +179,13 @@ func observe(ctx context.Context, p *params, ops []operator, sims []*smppsim.Ser
 		}
 		if m != nil {
 			q := m.byLabel("smsgate_queue_messages", "operator", map[string]string{"state": "queued"})
+			infl := m.byLabel("smsgate_smpp_window_inflight", "operator", nil)
+			if len(infl) > 0 {
+				inflightN++
+				for i, o := range ops {
+					inflightSum[i] += infl[o.Name]
+				}
+			}
 			sending := m.byLabel("smsgate_queue_messages", "operator", map[string]string{"state": "sending"})
 			for i, o := range ops {
 				if v, ok := sending[o.Name]; ok {
@@ -216,6 +227,10 @@ func observe(ctx context.Context, p *params, ops []operator, sims []*smppsim.Ser
 			or := measure(o.Name, o.TPS, samples[i])
 			or.MinQueued = minQueued[i]
 			or.MaxSending = maxSending[i]
+			or.MeanInflight = -1
+			if inflightN > 0 {
+				or.MeanInflight = inflightSum[i] / float64(inflightN)
+			}
 			or.Left = int64(o.Messages) - int64(cur[i].n)
 			r.ops = append(r.ops, or)
 		}
@@ -226,6 +241,15 @@ func observe(ctx context.Context, p *params, ops []operator, sims []*smppsim.Ser
 		}
 		if fm, err := scrape(ctx, metricsURL); err == nil {
 			r.submitResults = fm.byLabel("smsgate_dispatch_parts_total", "result", nil)
+			if lat0 != nil {
+				lat := fm.histograms("smsgate_smpp_response_latency_seconds", "operator")
+				for i := range r.ops {
+					h, h0 := lat[r.ops[i].Name], lat0[r.ops[i].Name]
+					if n := h.count - h0.count; n > 0 {
+						r.ops[i].RespLatency = time.Duration((h.sum - h0.sum) / n * float64(time.Second))
+					}
+				}
+			}
 			if batches0 != nil {
 				r.batches = map[string]histo{}
 				for k, h := range fm.histograms("smsgate_postgres_batch_seconds", "kind") {
@@ -236,6 +260,7 @@ func observe(ctx context.Context, p *params, ops []operator, sims []*smppsim.Ser
 		}
 		r.sum = summarize(r.ops)
 		if p.gaps {
+			var all []time.Time
 			for i, o := range ops {
 				var at []time.Time
 				for _, sub := range sims[i].Submits() {
@@ -244,7 +269,10 @@ func observe(ctx context.Context, p *params, ops []operator, sims []*smppsim.Ser
 					}
 				}
 				r.stalls = append(r.stalls, stalls(o.Name, o.TPS, at))
+				all = append(all, at...)
 			}
+			ps := pauses(all)
+			r.pauses = &ps
 		}
 		return r, nil
 	}
@@ -310,6 +338,11 @@ func (r *result) print(w io.Writer, p params) error {
 			max(0, r.machineBusy*float64(runtime.NumCPU())-r.cpuCores-r.pgCores-r.selfCores))
 	}
 	printTable(w, r.ops)
+	if r.pauses != nil {
+		fmt.Fprintf(w, "whole-gateway pauses (no submit_sm from any operator for ≥ 100 ms): %d, %s in all (%.1f%% of the window), longest %s\n",
+			r.pauses.Pauses, r.pauses.Total.Round(time.Millisecond), float64(r.pauses.Total)/float64(r.window)*100,
+			r.pauses.Longest.Round(time.Millisecond))
+	}
 	if len(r.stalls) > 0 {
 		printStalls(w, r.stalls, r.window)
 	}

@@ -29,7 +29,13 @@ type opResult struct {
 	// 2 × binds × window + 256, so a value there means the outcome writer,
 	// not the gate, set the pace.
 	MaxSending float64
-	Left       int64 // pre-loaded messages not yet submitted at the window's end
+	// MeanInflight is the sampled mean of submit_sm awaiting a response
+	// (all binds); RespLatency the mean time from queuing a submit_sm to
+	// its response over the window. Both high with an instant simulator
+	// means the gateway's own goroutines were slow to run.
+	MeanInflight float64
+	RespLatency  time.Duration
+	Left         int64 // pre-loaded messages not yet submitted at the window's end
 }
 
 // measure turns one operator's samples (in time order) into its result.
@@ -116,14 +122,15 @@ func summarize(rs []opResult) summary {
 func printTable(w io.Writer, rs []opResult) {
 	rs = append([]opResult(nil), rs...)
 	sort.SliceStable(rs, func(i, j int) bool { return rs[i].Cap < rs[j].Cap })
-	fmt.Fprintln(w, "| operator | cap msg/s | submit_sm in window | achieved msg/s | error | worst ≥10 s stretch | min queued | max sending | left at end |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| operator | cap msg/s | submit_sm in window | achieved msg/s | error | worst ≥10 s stretch | min queued | max sending | mean inflight | mean submit→resp | left at end |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range rs {
 		q := "n/a"
 		if r.MinQueued >= 0 {
 			q = fmt.Sprintf("%.0f", r.MinQueued)
 		}
-		fmt.Fprintf(w, "| %s | %d | %d | %.2f | %+.2f%% | %+.1f%% | %s | %.0f | %d |\n",
-			r.Name, r.Cap, r.Count, r.Rate, r.ErrPct, r.Worst10s, q, r.MaxSending, r.Left)
+		fmt.Fprintf(w, "| %s | %d | %d | %.2f | %+.2f%% | %+.1f%% | %s | %.0f | %.1f | %s | %d |\n",
+			r.Name, r.Cap, r.Count, r.Rate, r.ErrPct, r.Worst10s, q, r.MaxSending, r.MeanInflight,
+			r.RespLatency.Round(100*time.Microsecond), r.Left)
 	}
 }
