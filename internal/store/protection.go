@@ -111,6 +111,10 @@ WHERE (ported_numbers.mcc, ported_numbers.mnc) IS DISTINCT FROM (excluded.mcc, e
 		if _, err := tx.Exec(ctx, create); err != nil {
 			return err
 		}
+		// The de-duplicating sort of millions of rows: in memory, not on disk.
+		if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '256MB'`); err != nil {
+			return err
+		}
 		src := &rowSource{next: next}
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"import_rows"}, cols, src); err != nil {
 			return err
