@@ -280,35 +280,37 @@ func BenchmarkStage(b *testing.B) {
 	}
 }
 
-// BenchmarkStateMemory fills the loop guard with 1M pairs and the pumping
-// guard with 1M ranges (their default bounds) and reports the heap each
-// holds per entry.
+// BenchmarkStateMemory fills the loop guard and the pumping guard to their
+// default bounds and reports the heap each holds, in all and per entry.
 func BenchmarkStateMemory(b *testing.B) {
-	const n = 1 << 20
-	var loopB, rangeB float64
+	var loopB, rangeB, loopMiB, rangeMiB float64
 	for b.Loop() {
 		var m0, m1, m2 runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&m0)
 		g := mustGuard(b, Rules{Loop: &LoopRules{Max: 30, Per: 30 * time.Second}}, Options{})
-		for i := range n {
+		for i := range DefaultMaxLoopPairs {
 			g.loop.allow(uint64(i)*0x9E3779B97F4A7C15, 30, int64(30*time.Second), t0.UnixNano())
 		}
 		runtime.GC()
 		runtime.ReadMemStats(&m1)
 		p := &pumpRules{PumpingRules: PumpingRules{MaxPerMinute: 300}, window: int64(time.Minute)}
-		for i := range n {
+		for i := range DefaultMaxRanges {
 			g.pump.onMessage(uint64(i)*0x9E3779B97F4A7C15, "a", "r", p, ModeBlock, t0.UnixNano())
 		}
 		runtime.GC()
 		runtime.ReadMemStats(&m2)
-		if g.loop.t.len() < n*7/8 || g.pump.t.len() < n*7/8 {
+		if g.loop.t.len() < DefaultMaxLoopPairs*7/8 || g.pump.t.len() < DefaultMaxRanges*7/8 {
 			b.Fatalf("tables hold %d pairs, %d ranges", g.loop.t.len(), g.pump.t.len())
 		}
+		loopMiB = float64(m1.HeapAlloc-m0.HeapAlloc) / (1 << 20)
+		rangeMiB = float64(m2.HeapAlloc-m1.HeapAlloc) / (1 << 20)
 		loopB = float64(m1.HeapAlloc-m0.HeapAlloc) / float64(g.loop.t.len())
 		rangeB = float64(m2.HeapAlloc-m1.HeapAlloc) / float64(g.pump.t.len())
 		runtime.KeepAlive(g)
 	}
 	b.ReportMetric(loopB, "B/loop-pair")
 	b.ReportMetric(rangeB, "B/range")
+	b.ReportMetric(loopMiB, "loop-MiB")
+	b.ReportMetric(rangeMiB, "ranges-MiB")
 }

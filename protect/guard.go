@@ -10,6 +10,12 @@ import (
 	"github.com/smsgate/smsgate/router"
 )
 
+// Defaults of Options.
+const (
+	DefaultMaxLoopPairs = 1 << 19
+	DefaultMaxRanges    = 1 << 18
+)
+
 // Options configure a Guard; zero fields take the documented default.
 type Options struct {
 	// OnHold is called when a range is triggered (block or monitor mode),
@@ -20,13 +26,14 @@ type Options struct {
 	// Blocklist is the set Check consults; default a new empty one (see
 	// Guard.Blocklist).
 	Blocklist *Blocklist
-	// MaxLoopPairs bounds the loop guard's pairs: pairs seen within two
-	// loop windows (at 10k msg/s of distinct pairs and per 30s, 600k).
-	// Default 1<<20; BenchmarkStateMemory measures the heap per pair.
+	// MaxLoopPairs bounds the loop guard's pairs: the pairs seen within
+	// two loop windows (10k msg/s of distinct pairs with per 30s: 600k).
+	// Default 1<<19; the heap per pair is in BenchmarkStateMemory
+	// (benchmarks/RESULTS.md).
 	MaxLoopPairs int
 	// MaxRanges bounds the pumping guard's ranges (account × destination
 	// range, kept for 2 × RateWindow after their last message or receipt).
-	// Default 1<<20; BenchmarkStateMemory measures the heap per range.
+	// Default 1<<18; the heap per range is in BenchmarkStateMemory.
 	MaxRanges int
 	// RateWindow is the window of a range's delivery rate. Default 1h.
 	RateWindow time.Duration
@@ -43,10 +50,10 @@ func (o *Options) defaults() {
 		o.Blocklist = NewBlocklist()
 	}
 	if o.MaxLoopPairs <= 0 {
-		o.MaxLoopPairs = 1 << 20
+		o.MaxLoopPairs = DefaultMaxLoopPairs
 	}
 	if o.MaxRanges <= 0 {
-		o.MaxRanges = 1 << 20
+		o.MaxRanges = DefaultMaxRanges
 	}
 	if o.RateWindow <= 0 {
 		o.RateWindow = time.Hour

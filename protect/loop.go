@@ -19,8 +19,17 @@ func loopIdle(e *loopEntry, now int64) bool {
 	return w == 0 || now/w > e.win.idx+1
 }
 
+// loopKeep: under capacity pressure, pairs with messages in the current
+// bucket (a loop in progress) go after the others.
+func loopKeep(e *loopEntry, now int64) int {
+	if w := int64(e.widthMs) * 1e6; w > 0 && now/w <= e.win.idx {
+		return 1
+	}
+	return 0
+}
+
 func newLoopGuard(maxPairs int, sweepEvery int64) *loopGuard {
-	return &loopGuard{t: newTable[loopEntry](maxPairs, sweepEvery, loopIdle, nil)}
+	return &loopGuard{t: newTable[loopEntry](maxPairs, sweepEvery, loopIdle, loopKeep)}
 }
 
 // allow counts one message of the pair key and reports whether it stays

@@ -22,10 +22,10 @@ type table[V any] struct {
 	shards     [1 << shardBits]shard[V]
 	perShard   int
 	sweepEvery int64
-	// expired: v can go (idle). protected: v should survive capacity
-	// eviction while others can go (e.g. an active hold).
-	expired   func(v *V, now int64) bool
-	protected func(v *V, now int64) bool
+	// expired: v can go (idle). keep ranks what capacity eviction takes
+	// first: entries of rank 0, then 1, then 2 (nil: all rank 0).
+	expired func(v *V, now int64) bool
+	keep    func(v *V, now int64) int
 
 	expiredN atomic.Uint64 // dropped because idle
 	evictedN atomic.Uint64 // dropped because the shard was full
@@ -38,12 +38,12 @@ type shard[V any] struct {
 	_         [40]byte // own cache line: shards are locked from every core
 }
 
-func newTable[V any](max int, sweepEvery int64, expired, protected func(*V, int64) bool) *table[V] {
+func newTable[V any](max int, sweepEvery int64, expired func(*V, int64) bool, keep func(*V, int64) int) *table[V] {
 	per := max >> shardBits
 	if per < 8 {
 		per = 8
 	}
-	t := &table[V]{perShard: per, sweepEvery: sweepEvery, expired: expired, protected: protected}
+	t := &table[V]{perShard: per, sweepEvery: sweepEvery, expired: expired, keep: keep}
 	for i := range t.shards {
 		t.shards[i].m = make(map[uint64]V)
 	}
@@ -64,12 +64,12 @@ func (t *table[V]) makeRoom(s *shard[V], now int64) {
 	t.sweep(s, now)
 	target := t.perShard - t.perShard/8
 	var n uint64
-	for pass := 0; pass < 2 && len(s.m) > target; pass++ {
+	for rank := 0; rank < 3 && len(s.m) > target; rank++ {
 		for k, v := range s.m {
 			if len(s.m) <= target {
 				break
 			}
-			if pass == 0 && t.protected != nil && t.protected(&v, now) {
+			if t.keep != nil && t.keep(&v, now) > rank {
 				continue
 			}
 			delete(s.m, k)
