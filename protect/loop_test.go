@@ -127,3 +127,29 @@ func TestSlide(t *testing.T) {
 		t.Errorf("after a gap: %v", e)
 	}
 }
+
+func TestLoopReloadWithOtherWindow(t *testing.T) {
+	g := mustGuard(t, Rules{Loop: &LoopRules{Max: 2, Per: time.Minute}}, Options{})
+	m := &Message{Account: "a", Sender: "S", Dest: "995599123456"}
+	g.Check(m, t0)
+	g.Check(m, t0)
+	if v := g.Check(m, t0); v.Reason != ReasonLoop {
+		t.Fatalf("%+v", v)
+	}
+	// A longer window restarts the pair's count instead of reading
+	// bucket indexes of the old width.
+	if err := g.SetRules(Rules{Loop: &LoopRules{Max: 2, Per: time.Hour}}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		if v := g.Check(m, t0.Add(time.Second)); v.Action != Allow {
+			t.Fatalf("after reload %d: %+v", i, v)
+		}
+	}
+	if v := g.Check(m, t0.Add(30*time.Minute)); v.Reason != ReasonLoop {
+		t.Fatalf("within the hour: %+v", v)
+	}
+	if _, err := New(Rules{Loop: &LoopRules{Max: 1, Per: time.Microsecond}}, Options{}); err == nil {
+		t.Error("per under 1ms accepted")
+	}
+}

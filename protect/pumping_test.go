@@ -345,3 +345,40 @@ func TestRangeOf(t *testing.T) {
 		t.Errorf("RangeOf = %q", r)
 	}
 }
+
+// TestPumpingEvictionOrder: when the table is full, ranges idle for more
+// than a minute go before ranges with recent traffic.
+func TestPumpingEvictionOrder(t *testing.T) {
+	const max = 64 * 256
+	g := mustGuard(t, testPumpRules(), Options{MaxRanges: max})
+	other := func(i int, now time.Time) {
+		g.Check(&Message{Account: "acme", Dest: strconv.Itoa(995500000000 + i*10000)}, now)
+	}
+	// Ten minutes of one message each to many ranges: the table fills.
+	for i := 0; i < 40000; i++ {
+		other(i, t0.Add(time.Duration(i)*15*time.Millisecond))
+	}
+	// An attack building up: 200 messages (under the limit) to each of 20
+	// ranges, then new ranges evict most of the table within the minute.
+	at := t0.Add(600 * time.Second)
+	attacked := func(k int) string { return fmt.Sprintf("791612%02d", k) }
+	for k := range 20 {
+		burst(g, "acme", attacked(k), 200, at, time.Millisecond)
+	}
+	evicted := g.Stats().RangesEvicted
+	for i := 0; i < 12000; i++ {
+		other(40000+i, at.Add(time.Second+time.Duration(i)*time.Millisecond))
+	}
+	if n := g.Stats().RangesEvicted - evicted; n < max/2 {
+		t.Fatalf("%d evictions: the test does not churn the table", n)
+	}
+	// Each attacked range kept its count: 150 more within the minute
+	// trigger it (a fresh entry would allow 300). Evicting at random,
+	// each would survive this churn with a probability of about 0.4.
+	for k := range 20 {
+		vs := burst(g, "acme", attacked(k), 150, at.Add(15*time.Second), time.Millisecond)
+		if count(vs, Hold) != 50 {
+			t.Errorf("range %s: %d held, want 50 (evicted?)", attacked(k), count(vs, Hold))
+		}
+	}
+}
