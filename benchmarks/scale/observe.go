@@ -40,6 +40,9 @@ type result struct {
 	scrapeFailures     int
 	stalls             []stallStats
 	pauses             *pauseStats
+	late50, late99     time.Duration // lateness of a 10 ms sleep in this process over the window
+	lateMax            time.Duration
+	lateN              int
 	batches            map[string]histo // Postgres batch transactions in the window, by kind
 	loadSum            float64          // 1-minute load average, summed over the window's samples
 	loadN              int
@@ -73,6 +76,14 @@ func observe(ctx context.Context, p *params, ops []operator, sims []*smppsim.Ser
 	}
 	phase := "waiting for the first submit_sm"
 	defer p.prof.tick(true)
+	stopProbe := make(chan struct{})
+	var probe *timerLateness
+	defer func() {
+		close(stopProbe)
+		if probe != nil {
+			probe.result() // wait for its goroutine
+		}
+	}()
 	for n := 0; ; n++ {
 		select {
 		case <-ctx.Done():
@@ -148,6 +159,7 @@ func observe(ctx context.Context, p *params, ops []operator, sims []*smppsim.Ser
 				p.applyNice(ctx, pid, dsn) // again: the pools may have grown
 				cpu0 = readCPU(pid)
 				p.prof.start()
+				probe = startTimerProbe(stopProbe)
 				if bm, err := scrape(ctx, metricsURL); err == nil {
 					batches0 = bm.histograms("smsgate_postgres_batch_seconds", "kind")
 					lat0 = bm.histograms("smsgate_smpp_response_latency_seconds", "operator")
@@ -259,6 +271,9 @@ func observe(ctx context.Context, p *params, ops []operator, sims []*smppsim.Ser
 			r.reconnects, _ = fm.sum("smsgate_smpp_reconnects_total", nil)
 		}
 		r.sum = summarize(r.ops)
+		close(stopProbe)
+		r.late50, r.late99, r.lateMax, r.lateN = probe.result()
+		probe, stopProbe = nil, make(chan struct{})
 		if p.gaps {
 			var all []time.Time
 			for i, o := range ops {
@@ -338,6 +353,10 @@ func (r *result) print(w io.Writer, p params) error {
 			max(0, r.machineBusy*float64(runtime.NumCPU())-r.cpuCores-r.pgCores-r.selfCores))
 	}
 	printTable(w, r.ops)
+	if r.lateN > 0 {
+		fmt.Fprintf(w, "timer lateness here (10 ms sleeps, %d samples over the window): p50 %s, p99 %s, max %s\n",
+			r.lateN, r.late50.Round(100*time.Microsecond), r.late99.Round(100*time.Microsecond), r.lateMax.Round(time.Millisecond))
+	}
 	if r.pauses != nil {
 		fmt.Fprintf(w, "whole-gateway pauses (no submit_sm from any operator for ≥ 100 ms): %d, %s in all (%.1f%% of the window), longest %s\n",
 			r.pauses.Pauses, r.pauses.Total.Round(time.Millisecond), float64(r.pauses.Total)/float64(r.window)*100,

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -302,4 +303,44 @@ func adminExec(ctx context.Context, dsn string, stmt func(quotedName string) str
 		return fmt.Errorf("postgres %s: %w", name, err)
 	}
 	return nil
+}
+
+// timerLateness measures, in this process, how late a 10 ms sleep wakes up
+// until stop closes: on an oversubscribed machine the gateway's own timers
+// (its TPS gates sleep the same way) are late by similar amounts.
+type timerLateness struct {
+	samples []time.Duration
+	done    chan struct{}
+}
+
+func startTimerProbe(stop <-chan struct{}) *timerLateness {
+	t := &timerLateness{done: make(chan struct{})}
+	go func() {
+		defer close(t.done)
+		const d = 10 * time.Millisecond
+		tm := time.NewTimer(d)
+		defer tm.Stop()
+		for len(t.samples) < 100_000 { // bound: ~17 min of samples
+			start := time.Now()
+			tm.Reset(d)
+			select {
+			case <-stop:
+				return
+			case <-tm.C:
+			}
+			t.samples = append(t.samples, time.Since(start)-d)
+		}
+	}()
+	return t
+}
+
+// result waits for the probe to end and returns p50, p99 and the maximum.
+func (t *timerLateness) result() (p50, p99, maxLate time.Duration, n int) {
+	<-t.done
+	s := append([]time.Duration(nil), t.samples...)
+	if len(s) == 0 {
+		return 0, 0, 0, 0
+	}
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2], s[len(s)*99/100], s[len(s)-1], len(s)
 }

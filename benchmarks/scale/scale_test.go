@@ -211,3 +211,14 @@ func TestPauses(t *testing.T) {
 		t.Fatalf("%+v", p)
 	}
 }
+
+func TestTimerProbe(t *testing.T) {
+	stop := make(chan struct{})
+	p := startTimerProbe(stop)
+	time.Sleep(200 * time.Millisecond)
+	close(stop)
+	p50, p99, mx, n := p.result()
+	if n < 5 || p50 < 0 || p99 < p50 || mx < p99 {
+		t.Fatalf("n=%d p50=%s p99=%s max=%s", n, p50, p99, mx)
+	}
+}
