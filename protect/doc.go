@@ -24,6 +24,12 @@
 //     own message (a whole range is held); last, so that only messages
 //     that would really be sent count toward a range's velocity.
 //
+// Content rules are compiled once (Go RE2: linear time, no catastrophic
+// backtracking). A prefilter finds which rules' required literals occur in
+// the text in one pass, so a rule runs its regexp only when its literal is
+// there; a rule with no required literal (e.g. `\d{4}-\d{4}`) runs on every
+// text of its accounts and costs microseconds each (benchmarks/RESULTS.md).
+//
 // Rules can be swapped at run time (Guard.SetRules) without losing the loop
 // and pumping state. The Guard starts no goroutines: idle state is
 // expired on the way (each shard sweeps itself at most once per idle

@@ -26,10 +26,11 @@ type Options struct {
 	// Blocklist is the set Check consults; default a new empty one (see
 	// Guard.Blocklist).
 	Blocklist *Blocklist
-	// MaxLoopPairs bounds the loop guard's pairs: the pairs seen within
-	// two loop windows (10k msg/s of distinct pairs with per 30s: 600k).
-	// Default 1<<19; the heap per pair is in BenchmarkStateMemory
-	// (benchmarks/RESULTS.md).
+	// MaxLoopPairs bounds the loop guard's pairs. A pair is kept for two
+	// loop windows (10k msg/s of distinct pairs with per 30s would want
+	// 600k); past the bound, pairs without a message in the current
+	// window go first. Default 1<<19; the heap per pair is in
+	// BenchmarkStateMemory (benchmarks/RESULTS.md).
 	MaxLoopPairs int
 	// MaxRanges bounds the pumping guard's ranges (account × destination
 	// range, kept for 2 × RateWindow after their last message or receipt).
@@ -141,7 +142,9 @@ func trimPlus(s string) string {
 
 // Check runs every check on one message at ingest, in the order the
 // package documentation gives, and counts it in the loop and pumping
-// guards when it gets that far.
+// guards when it gets that far. The loop guard keys on the sender as
+// given, before any replace_with: replacing many senders by one must not
+// make their destinations look like a loop.
 func (g *Guard) Check(m *Message, now time.Time) Verdict {
 	r := g.rules.Load()
 	dest := trimPlus(m.Dest)
@@ -168,14 +171,16 @@ func (g *Guard) Check(m *Message, now time.Time) Verdict {
 // m.Operator, so operator rules apply). Content was decided at ingest on
 // the same text, and a message released from a content hold must not be
 // held again, so it is not repeated; nor are loop and pumping, which
-// count messages.
+// count messages. Its rejects are counted in Stats (a message is rejected
+// once, at ingest or at dispatch); its replacements are not, as Check
+// counted them.
 func (g *Guard) Recheck(m *Message) Verdict {
 	r := g.rules.Load()
 	dest := trimPlus(m.Dest)
 	if v, done := g.blocked(r, dest); done {
 		return v
 	}
-	v, _ := g.senders(r, m, dest)
+	v, _ := g.senders(r, m, dest, false)
 	return v
 }
 
@@ -185,7 +190,7 @@ func (g *Guard) stateless(r *compiled, m *Message, dest string) (v Verdict, done
 	if v, done = g.blocked(r, dest); done {
 		return v, true
 	}
-	if v, done = g.senders(r, m, dest); done {
+	if v, done = g.senders(r, m, dest, true); done {
 		return v, true
 	}
 	if cr := r.content.match(m.Account, m.Text); cr != nil {
@@ -207,7 +212,7 @@ func (g *Guard) blocked(r *compiled, dest string) (Verdict, bool) {
 	return Verdict{}, false
 }
 
-func (g *Guard) senders(r *compiled, m *Message, dest string) (v Verdict, done bool) {
+func (g *Guard) senders(r *compiled, m *Message, dest string, countReplaced bool) (v Verdict, done bool) {
 	if len(r.senders) == 0 {
 		return v, false
 	}
@@ -217,7 +222,9 @@ func (g *Guard) senders(r *compiled, m *Message, dest string) (v Verdict, done b
 		return Verdict{Action: Reject, Reason: ReasonSenderNotAllowed, Detail: "sender kind not allowed for this destination"}, true
 	}
 	if repl != "" {
-		g.c.senderReplaced.Add(1)
+		if countReplaced {
+			g.c.senderReplaced.Add(1)
+		}
 		v.ReplacedSender = repl
 	}
 	return v, false
