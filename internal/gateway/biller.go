@@ -48,16 +48,16 @@ func (b *biller) bill(mp *store.MessageParts, p int, st store.State) {
 	if acct == nil {
 		return
 	}
-	rate, ok := b.t.rates.Lookup(mp.Account, mp.Dest, "", b.now)
+	rate, ok := b.t.rates.Lookup(mp.Account, mp.Dest, mp.Network, b.now)
 	if !ok {
 		return
 	}
 	key := store.AccountMonth{Account: acct.name, Month: monthKey(b.now, acct.loc)}
 	n := b.counts[key] + b.added[key]
 	b.added[key]++
-	cost, costCur, _ := routeCost(b.t, mp.Dest, mp.Operator, mp.PartSubmitted[p])
+	cost, costCur, _ := routeCost(b.t, mp.Dest, mp.Network, mp.Operator, mp.PartSubmitted[p])
 	b.rows = append(b.rows, store.LedgerRow{MessageID: mp.ID, Part: int16(p + 1), Attempt: mp.Attempt,
-		Account: mp.Account, Operator: mp.Operator, Destination: mp.Dest, CountryPrefix: router.CountryPrefix(mp.Dest),
+		Account: mp.Account, Operator: mp.Operator, Destination: mp.Dest, CountryPrefix: router.CountryPrefix(mp.Dest), Network: mp.Network,
 		SubmittedAt: mp.PartSubmitted[p], Status: st.String(), Cost: cost, CostCurrency: costCur,
 		Price: rate.PriceFor(n), Currency: rate.Currency, Month: key.Month})
 }

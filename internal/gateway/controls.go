@@ -10,7 +10,7 @@ import (
 
 	"github.com/smsgate/smsgate/internal/store"
 	"github.com/smsgate/smsgate/internal/web"
-	)
+)
 
 // Operator controls, shared by the cluster through Postgres
 // (operator_controls) and read by every instance on each lease round:

@@ -111,7 +111,7 @@ func poolOptions(oc *config.Operator, rt *operatorRT, in *inbound, log *zap.Logg
 			Handler: in.handlerFor(rt), Logger: log.With(zap.String("operator", oc.Name)), Metrics: m,
 			Operator: oc.Name, TLSConfig: tlsConfig(oc),
 		},
-		Binds:     oc.Binds,
+		Binds:        oc.Binds,
 		Receivers:    receivers,
 		TPS:          oc.TPS,
 		CloseTimeout: bindCloseTimeout,

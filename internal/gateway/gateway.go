@@ -110,9 +110,10 @@ type Gateway struct {
 	publisher *publisher
 	dlqWriter *kafka.Writer
 
-	slots     *slotLeaser
-	controls  atomic.Pointer[map[string]string] // operator → drained | disabled
-	protect   *protection
+	slots    *slotLeaser
+	controls atomic.Pointer[map[string]string] // operator → drained | disabled
+	protect  *protection
+	nets     *networks // nil without numbering
 
 	downMu    sync.Mutex
 	downSince map[string]time.Time
@@ -146,6 +147,9 @@ func New(cfg *config.Config, st *store.Store, o Options) (*Gateway, error) {
 	noControls := map[string]string{}
 	g.controls.Store(&noControls)
 	if g.protect, err = newProtection(g, cfg, o.Registerer); err != nil {
+		return nil, err
+	}
+	if g.nets, err = newNetworks(g, cfg, o.Registerer); err != nil {
 		return nil, err
 	}
 	g.slots = newSlotLeaser(g)
@@ -187,6 +191,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 	if err := g.protect.load(ctx); err != nil {
 		return err
 	}
+	if err := g.nets.load(ctx); err != nil {
+		return err
+	}
 	if err := g.refreshControls(ctx); err != nil {
 		return err
 	}
@@ -221,6 +228,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	goRun(inb, "inbound", g.inbound.run)
 	goRun(house, "housekeeping", g.housekeeping)
 	goRun(house, "protection", g.protect.run)
+	goRun(house, "networks", g.nets.run)
 	// The leaser outlives the pools at shutdown: it renews while binds
 	// drain and hands the slots back once they are closed.
 	goRun(lease, "bind slots", g.slots.run)
@@ -262,7 +270,6 @@ func (g *Gateway) usableForNew(op string) bool {
 	return g.operatorUp(op) && g.acceptingWork(op)
 }
 
-
 func (g *Gateway) rand() float64 { return mrand.Float64() }
 
 // hasNextRoute reports whether a route other than those tried exists.
@@ -279,7 +286,7 @@ func (g *Gateway) nextOperator(t *tables, m *inflightMsg, tried []string, now ti
 	if m.c.ForcedRoute != "" {
 		return ""
 	}
-	c, err := t.routes.Choose(m.c.Dest, "", "", now, g.usableForNew, tried, g.rand())
+	c, err := t.routes.Choose(m.c.Dest, m.c.Network, "", now, g.usableForNew, tried, g.rand())
 	if err != nil {
 		return ""
 	}
@@ -288,7 +295,7 @@ func (g *Gateway) nextOperator(t *tables, m *inflightMsg, tried []string, now ti
 
 // eventFromView renders a stored status as an event.
 func (g *Gateway) eventFromView(v store.StatusView, now time.Time) statusEvent {
-	ev := statusEvent{ID: v.ID, Account: v.Account, Status: v.State.String(), Operator: v.Operator, Parts: v.Parts,
+	ev := statusEvent{ID: v.ID, Account: v.Account, Status: v.State.String(), Operator: v.Operator, Network: v.Network, Parts: v.Parts,
 		PartsDone: v.PartsDone, SMSCIDs: v.SMSCIDs, Reason: v.ErrorReason, Code: v.ErrorCode, Detail: v.ErrorDetail,
 		Cost: v.Cost, Price: v.Price, Currency: v.Currency, At: now, Meta: v.Meta}
 	return ev

@@ -509,10 +509,10 @@ func (g *Gateway) autoReply(ctx context.Context, tx pgx.Tx, t *tables, mo *dlr.M
 	now := time.Now()
 	m := store.Message{ID: "reply-" + moID, Account: owners[0], Sender: mo.To, Dest: dest, Body: text, Encoding: int16(enc),
 		DLR: true, Priority: 5, SendAt: now, Parts: int16(coding.CountParts(text, enc, coding.UDH8)), State: store.Queued,
-		SrcPartition: -1}
-	c, err := t.routes.Choose(dest, "", "", now, g.usableForNew, nil, g.rand())
+		SrcPartition: -1, Network: g.nets.network(dest)}
+	c, err := t.routes.Choose(dest, m.Network, "", now, g.usableForNew, nil, g.rand())
 	if err != nil {
-		c, err = t.routes.Choose(dest, "", "", now, func(string) bool { return true }, nil, g.rand())
+		c, err = t.routes.Choose(dest, m.Network, "", now, func(string) bool { return true }, nil, g.rand())
 	}
 	if err != nil {
 		m.State, m.ErrorReason, m.ErrorDetail = store.Rejected, "no_route", "no route for the auto-reply to "+dest

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/smsgate/smsgate/internal/store"
+	"github.com/smsgate/smsgate/numbering"
 	"github.com/smsgate/smsgate/router"
 	"github.com/smsgate/smsgate/smpp/coding"
 )
@@ -69,6 +70,9 @@ func newDLQMessage(rec kafka.Message, reason string, now time.Time) kafka.Messag
 func (g *Gateway) prepare(recs []kafka.Message, now time.Time) *ingestBatch {
 	t := g.tables.Load()
 	b := &ingestBatch{records: recs}
+	if g.nets != nil && g.nets.lookup != nil {
+		g.nets.prefetch(batchDests(t, recs))
+	}
 	for i := range recs {
 		rec := &recs[i]
 		m, id, err := g.validate(t, rec, now)
@@ -123,9 +127,13 @@ func (g *Gateway) validate(t *tables, rec *kafka.Message, now time.Time) (*store
 		country = t.defaultCountry
 	}
 	dest, err := router.NormalizeMSISDN(sr.To, country)
+	if err == nil && g.nets != nil {
+		err = numbering.Validate(dest) // impossible numbers, with the reason
+	}
 	if err != nil {
 		return nil, id, invalid("bad destination %q: %v", sr.To, err)
 	}
+	network := g.nets.network(dest)
 	if err := checkSender(sr.From); err != nil {
 		return nil, id, err
 	}
@@ -179,11 +187,12 @@ func (g *Gateway) validate(t *tables, rec *kafka.Message, now time.Time) (*store
 			return nil, id, invalid("route names unknown operator %q", sr.Route)
 		}
 	}
-	c, err := t.routes.Choose(dest, "", sr.Route, now, g.usableForNew, nil, g.rand())
+	m.Network = network
+	c, err := t.routes.Choose(dest, network, sr.Route, now, g.usableForNew, nil, g.rand())
 	if err != nil {
 		// Nothing usable right now: a route that exists but is down or
 		// drained still takes the message; it waits in the queue.
-		c, err = t.routes.Choose(dest, "", sr.Route, now, func(string) bool { return true }, nil, g.rand())
+		c, err = t.routes.Choose(dest, network, sr.Route, now, func(string) bool { return true }, nil, g.rand())
 	}
 	if err != nil {
 		m.State, m.ErrorReason, m.ErrorDetail = store.Rejected, "no_route", "no route for "+dest
@@ -253,12 +262,12 @@ func (g *Gateway) commitBatch(ctx context.Context, b *ingestBatch, now time.Time
 					continue
 				}
 				if m.State == store.Rejected {
-					ev := statusEvent{ID: m.ID, Account: m.Account, Status: "rejected", Reason: m.ErrorReason,
+					ev := statusEvent{ID: m.ID, Account: m.Account, Status: "rejected", Network: m.Network, Reason: m.ErrorReason,
 						Detail: m.ErrorDetail, Parts: int(m.Parts), At: now, Meta: m.Meta}
 					b.events = append(b.events, store.OutboxRow{Topic: store.TopicStatus, Key: m.ID, Payload: ev.appendJSON(nil)})
 					g.metrics.ingested.WithLabelValues("rejected").Inc()
 				} else if m.State == store.Held {
-					ev := statusEvent{ID: m.ID, Account: m.Account, Status: "held", Operator: m.Operator, Reason: m.ErrorReason,
+					ev := statusEvent{ID: m.ID, Account: m.Account, Status: "held", Operator: m.Operator, Network: m.Network, Reason: m.ErrorReason,
 						Detail: m.ErrorDetail, Parts: int(m.Parts), At: now, Meta: m.Meta}
 					b.events = append(b.events, store.OutboxRow{Topic: store.TopicStatus, Key: m.ID, Payload: ev.appendJSON(nil)})
 					g.metrics.ingested.WithLabelValues("held").Inc()

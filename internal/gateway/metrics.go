@@ -26,7 +26,7 @@ type metrics struct {
 	billedRevenue  *prometheus.GaugeVec
 	recovered      *prometheus.CounterVec // what: unknown
 	slotErrors     prometheus.Counter
-	slotsHeld      *prometheus.GaugeVec // operator, kind
+	slotsHeld      *prometheus.GaugeVec   // operator, kind
 	holds          *prometheus.CounterVec // action: released, dropped
 }
 

@@ -157,7 +157,7 @@ func (w *outcomeWriter) write(ctx context.Context, batch []*outcome) error {
 			m := o.m
 			op := opCfg[m.operator]
 			attempt := int16(len(m.c.Tried) + 1)
-			ev := statusEvent{ID: m.c.ID, Account: m.c.Account, Operator: m.operator, Parts: len(m.parts), At: now, Meta: m.c.Meta}
+			ev := statusEvent{ID: m.c.ID, Account: m.c.Account, Operator: m.operator, Network: m.c.Network, Parts: len(m.parts), At: now, Meta: m.c.Meta}
 			if o.state == store.Queued && o.failover {
 				tried := append(append([]string{}, m.c.Tried...), m.operator)
 				next := g.nextOperator(t, m, tried, now)
@@ -171,8 +171,8 @@ func (w *outcomeWriter) write(ctx context.Context, batch []*outcome) error {
 				continue
 			}
 			acct := t.accounts[m.c.Account]
-			cost, costCur, _ := routeCost(t, m.c.Dest, m.operator, now)
-			rate, hasRate := t.rates.Lookup(m.c.Account, m.c.Dest, "", now)
+			cost, costCur, _ := routeCost(t, m.c.Dest, m.c.Network, m.operator, now)
+			rate, hasRate := t.rates.Lookup(m.c.Account, m.c.Dest, m.c.Network, now)
 			var key store.AccountMonth
 			if acct != nil {
 				key = store.AccountMonth{Account: acct.name, Month: monthKey(now, acct.loc)}
@@ -190,7 +190,7 @@ func (w *outcomeWriter) write(ctx context.Context, batch []*outcome) error {
 				if p.state == store.Submitted && op != nil && !op.chargeOnDeliv && hasRate && acct != nil {
 					ledger = append(ledger, store.LedgerRow{MessageID: m.c.ID, Part: int16(i + 1), Attempt: attempt,
 						Account: m.c.Account, Operator: m.operator, Destination: m.c.Dest,
-						CountryPrefix: router.CountryPrefix(m.c.Dest), SubmittedAt: p.submittedAt, Status: "submitted",
+						CountryPrefix: router.CountryPrefix(m.c.Dest), Network: m.c.Network, SubmittedAt: p.submittedAt, Status: "submitted",
 						Cost: cost, CostCurrency: costCur, Currency: rate.Currency, Month: key.Month})
 					bills = append(bills, pendingBill{li: len(ledger) - 1, ei: len(evs), rate: rate, key: key})
 					ev.Cost += cost
@@ -257,9 +257,9 @@ func smscKey(id string) string {
 }
 
 // routeCost finds the cost of sending to dest through operator at t.
-func routeCost(t *tables, dest, operator string, at time.Time) (billing.Amount, string, bool) {
+func routeCost(t *tables, dest, network, operator string, at time.Time) (billing.Amount, string, bool) {
 	var buf [16]router.Candidate
-	for _, c := range t.routes.Candidates(buf[:0], dest, "", at) {
+	for _, c := range t.routes.Candidates(buf[:0], dest, network, at) {
 		if c.Route.Operator == operator {
 			return c.Route.Cost, c.Route.Currency, c.Route.CostOnDelivered
 		}

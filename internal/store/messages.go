@@ -32,6 +32,8 @@ type Message struct {
 	ErrorDetail  string
 	Tried        []string
 	Attempts     int32
+	// Network is the destination's MCC+MNC ("" unknown).
+	Network string
 	// HoldRange is the pumping range of a Held message (ErrorReason says
 	// why it is held).
 	HoldRange string
@@ -70,6 +72,7 @@ func InsertMessages(ctx context.Context, tx pgx.Tx, msgs []Message) (map[string]
 	reasons := make([]*string, n)
 	details := make([]*string, n)
 	holdRanges := make([]*string, n)
+	nets := make([]*string, n)
 	for i := range msgs {
 		m := &msgs[i]
 		ids[i], accounts[i], senders[i], dests[i], bodies[i] = m.ID, m.Account, m.Sender, m.Dest, m.Body
@@ -85,22 +88,23 @@ func InsertMessages(ctx context.Context, tx pgx.Tx, msgs []Message) (map[string]
 		srcPart[i], srcOff[i] = m.SrcPartition, m.SrcOffset
 		reasons[i], details[i] = nullable(m.ErrorReason), nullable(m.ErrorDetail)
 		holdRanges[i] = nullable(m.HoldRange)
+		nets[i] = nullable(m.Network)
 	}
 	rows, err := tx.Query(ctx, `
 INSERT INTO messages (id, account, sender, dest, body, encoding, dlr, kind, priority, send_at, expires_at,
 	forced_route, meta, parts, state, operator, src_partition, src_offset, error_reason, error_detail, final_at,
-	hold_range, held_at)
+	hold_range, held_at, network)
 SELECT u.id, u.account, u.sender, u.dest, u.body, u.enc, u.dlr, u.kind, u.prio, u.send_at, u.expires_at,
 	u.route, u.meta::jsonb, u.parts, u.state, u.op, u.spart, u.soff, u.reason, u.detail,
-	CASE WHEN u.state = 7 THEN now() END, u.hrange, CASE WHEN u.state = 8 THEN now() END
+	CASE WHEN u.state = 7 THEN now() END, u.hrange, CASE WHEN u.state = 8 THEN now() END, u.net
 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int2[], $7::bool[], $8::int2[],
 	$9::int2[], $10::timestamptz[], $11::timestamptz[], $12::text[], $13::text[], $14::int2[], $15::int2[],
-	$16::text[], $17::int4[], $18::int8[], $19::text[], $20::text[], $21::text[])
+	$16::text[], $17::int4[], $18::int8[], $19::text[], $20::text[], $21::text[], $22::text[])
 	AS u(id, account, sender, dest, body, enc, dlr, kind, prio, send_at, expires_at, route, meta, parts, state,
-	op, spart, soff, reason, detail, hrange)
+	op, spart, soff, reason, detail, hrange, net)
 ON CONFLICT (id) DO NOTHING
 RETURNING id`, ids, accounts, senders, dests, bodies, encs, dlrs, kinds, prios, sendAts, expires, routes, metas,
-		parts, states, ops, srcPart, srcOff, reasons, details, holdRanges)
+		parts, states, ops, srcPart, srcOff, reasons, details, holdRanges, nets)
 	if err != nil {
 		return nil, fmt.Errorf("insert messages: %w", err)
 	}

@@ -105,6 +105,7 @@ type MessageParts struct {
 	Account       string
 	Dest          string
 	Operator      string
+	Network       string
 	Parts         int16
 	Attempt       int16
 	PartStates    []State
@@ -115,7 +116,8 @@ type MessageParts struct {
 // the message rows so concurrent receipt batches serialise per message.
 func LockMessageParts(ctx context.Context, tx pgx.Tx, ids []string) (map[string]*MessageParts, error) {
 	rows, err := tx.Query(ctx, `
-SELECT m.id, m.state, m.account, m.dest, coalesce(m.operator, ''), m.parts, p.attempt, p.part, p.state, p.submitted_at
+SELECT m.id, m.state, m.account, m.dest, coalesce(m.operator, ''), m.parts, p.attempt, p.part, p.state, p.submitted_at,
+	coalesce(m.network, '')
 FROM messages m JOIN parts p ON p.message_id = m.id
 WHERE m.id = ANY($1) AND p.attempt = (SELECT max(attempt) FROM parts x WHERE x.message_id = m.id)
 ORDER BY m.id, p.part
@@ -126,16 +128,16 @@ FOR UPDATE OF m`, ids)
 	defer rows.Close()
 	out := make(map[string]*MessageParts, len(ids))
 	for rows.Next() {
-		var id, acct, dest, op string
+		var id, acct, dest, op, net string
 		var st, pst State
 		var parts, att, part int16
 		var sub time.Time
-		if err := rows.Scan(&id, &st, &acct, &dest, &op, &parts, &att, &part, &pst, &sub); err != nil {
+		if err := rows.Scan(&id, &st, &acct, &dest, &op, &parts, &att, &part, &pst, &sub, &net); err != nil {
 			return nil, err
 		}
 		mp := out[id]
 		if mp == nil {
-			mp = &MessageParts{ID: id, State: st, Account: acct, Dest: dest, Operator: op, Parts: parts, Attempt: att,
+			mp = &MessageParts{ID: id, State: st, Account: acct, Dest: dest, Operator: op, Network: net, Parts: parts, Attempt: att,
 				PartStates: make([]State, parts), PartSubmitted: make([]time.Time, parts)}
 			out[id] = mp
 		}

@@ -15,6 +15,7 @@ type StatusView struct {
 	Account     string
 	State       State
 	Operator    string
+	Network     string
 	Parts       int
 	PartsDone   int
 	SMSCIDs     []string
@@ -35,7 +36,7 @@ func LoadStatus(ctx context.Context, q Querier, ids []string) (map[string]Status
 SELECT m.id, m.account, m.state, coalesce(m.operator, ''), m.parts,
 	coalesce(m.error_reason, ''), coalesce(m.error_code, ''), coalesce(m.error_detail, ''), m.meta, m.updated_at,
 	coalesce(p.ids, '{}'), coalesce(p.done, 0),
-	coalesce(l.cost, 0)::text, coalesce(l.price, 0)::text, coalesce(l.currency, '')
+	coalesce(l.cost, 0)::text, coalesce(l.price, 0)::text, coalesce(l.currency, ''), coalesce(m.network, '')
 FROM messages m
 LEFT JOIN LATERAL (
 	SELECT array_agg(coalesce(smsc_id, '') ORDER BY part) AS ids, count(*) FILTER (WHERE state IN (4, 5, 6)) AS done
@@ -56,7 +57,7 @@ WHERE m.id = ANY($1)`, ids)
 		var done int64
 		var cost, price string
 		if err := rows.Scan(&v.ID, &v.Account, &v.State, &v.Operator, &parts, &v.ErrorReason, &v.ErrorCode,
-			&v.ErrorDetail, &v.Meta, &v.UpdatedAt, &v.SMSCIDs, &done, &cost, &price, &v.Currency); err != nil {
+			&v.ErrorDetail, &v.Meta, &v.UpdatedAt, &v.SMSCIDs, &done, &cost, &price, &v.Currency, &v.Network); err != nil {
 			return nil, fmt.Errorf("load status: %w", err)
 		}
 		v.Parts, v.PartsDone = int(parts), int(done)
