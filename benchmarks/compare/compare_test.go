@@ -39,27 +39,30 @@ func TestSamplesRate(t *testing.T) {
 	// A simulator reporting once a second: 10k/s steady, the last report
 	// (at target) comes late. The interior readings give the true rate.
 	var s samples
-	s.add(t0, 0)
-	s.add(t0.Add(1*time.Second), 5000)
-	s.add(t0.Add(2*time.Second), 15000)
-	s.add(t0.Add(2500*time.Millisecond), 15000) // unchanged: not kept
-	s.add(t0.Add(3*time.Second), 25000)
-	s.add(t0.Add(4*time.Second), 30000)
+	s.add(t0, 0, 0)
+	s.add(t0.Add(1*time.Second), 5000, 1.0)
+	s.add(t0.Add(2*time.Second), 15000, 1.5)
+	s.add(t0.Add(2500*time.Millisecond), 15000, 1.7) // unchanged: not kept
+	s.add(t0.Add(3*time.Second), 25000, 2.0)
+	s.add(t0.Add(4*time.Second), 30000, 2.1)
 	if len(s) != 5 {
 		t.Fatalf("kept %d samples, want 5", len(s))
 	}
 	if got := s.rate(30000); got != 10000 {
 		t.Errorf("rate = %v, want 10000", got)
 	}
+	if got := s.cpuShare(30000); got != 0.5 {
+		t.Errorf("simulator CPU = %v cores, want 0.5 (1 s of CPU over the 2 s window)", got)
+	}
 	// Too short for interior readings: first above zero → last.
 	var short samples
-	short.add(t0, 100)
-	short.add(t0.Add(500*time.Millisecond), 1000)
+	short.add(t0, 100, 0)
+	short.add(t0.Add(500*time.Millisecond), 1000, 0)
 	if got := short.rate(1000); got != 1800 {
 		t.Errorf("short rate = %v, want 1800", got)
 	}
 	var none samples
-	none.add(t0, 0)
+	none.add(t0, 0, 0)
 	if got := none.rate(10); got != 0 {
 		t.Errorf("rate without traffic = %v", got)
 	}

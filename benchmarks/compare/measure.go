@@ -12,6 +12,7 @@ type result struct {
 	binds, n          int
 	submits           uint64
 	rate              float64 // submit_sm/s at the SMSC, steady state
+	simCPU            float64 // the simulator's CPU over the same window, in cores
 	e2eRate           float64 // messages/s from first submit to last correlated receipt
 	correlated        int     // receipts correlated; -1 when the mode has none
 	rss               int64   // peak, bytes, gateway processes
@@ -56,7 +57,8 @@ func measure(ctx context.Context, sim *smsc, o opts, res *result, correlated fun
 			continue
 		}
 		now := time.Now()
-		subs.add(now, st.Submits)
+		u, _ := readUsage(sim.p.pid())
+		subs.add(now, st.Submits, u.cpu)
 		corr := -1
 		var lastCorrAt time.Time
 		if correlated != nil {
@@ -73,6 +75,7 @@ func measure(ctx context.Context, sim *smsc, o opts, res *result, correlated fun
 		if (doneSubmits && doneReceipts) || stalled || outOfTime {
 			res.submits = st.Submits
 			res.rate = subs.rate(uint64(o.n))
+			res.simCPU = subs.cpuShare(uint64(o.n))
 			res.correlated = corr
 			if correlated != nil {
 				if first, ok := subs.firstNonZero(); ok && lastCorrAt.After(first.t) {

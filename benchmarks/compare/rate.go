@@ -4,18 +4,19 @@ import "time"
 
 // sample is a counter reading at a time.
 type sample struct {
-	t time.Time
-	c uint64
+	t   time.Time
+	c   uint64
+	cpu float64 // the simulator's CPU seconds at t (0 when unknown)
 }
 
 // samples keeps a counter's readings, one per change.
 type samples []sample
 
-func (s *samples) add(t time.Time, c uint64) {
+func (s *samples) add(t time.Time, c uint64, cpu float64) {
 	if n := len(*s); n > 0 && (*s)[n-1].c == c {
 		return
 	}
-	*s = append(*s, sample{t, c})
+	*s = append(*s, sample{t, c, cpu})
 }
 
 // firstNonZero is the first reading above zero.
@@ -47,11 +48,30 @@ const minSpan = 1500 * time.Millisecond
 // the run have no such error. Runs too short for that fall back to first
 // reading above zero → first reading at target.
 func (s samples) rate(target uint64) float64 {
-	a, ok := s.firstNonZero()
+	a, b, ok := s.window(target)
 	if !ok {
 		return 0
 	}
-	var b sample
+	return float64(b.c-a.c) / b.t.Sub(a.t).Seconds()
+}
+
+// cpuShare is the simulator's CPU use over the rate's window, in cores
+// (1.0 = one core busy the whole time): near 1 for single-threaded node,
+// the simulator is the bottleneck.
+func (s samples) cpuShare(target uint64) float64 {
+	a, b, ok := s.window(target)
+	if !ok || a.cpu == 0 {
+		return 0
+	}
+	return (b.cpu - a.cpu) / b.t.Sub(a.t).Seconds()
+}
+
+// window returns the readings rate is taken between.
+func (s samples) window(target uint64) (a, b sample, ok bool) {
+	a, ok = s.firstNonZero()
+	if !ok {
+		return a, b, false
+	}
 	found := false
 	for _, x := range s {
 		if x.c < target && x.t.After(a.t) {
@@ -59,11 +79,7 @@ func (s samples) rate(target uint64) float64 {
 		}
 	}
 	if !found || b.t.Sub(a.t) < minSpan {
-		last := s[len(s)-1]
-		if last.t.Sub(a.t) <= 0 {
-			return 0
-		}
-		return float64(last.c-a.c) / last.t.Sub(a.t).Seconds()
+		b = s[len(s)-1]
 	}
-	return float64(b.c-a.c) / b.t.Sub(a.t).Seconds()
+	return a, b, b.t.Sub(a.t) > 0
 }
