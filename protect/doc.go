@@ -27,7 +27,7 @@
 // Content rules are compiled once (Go RE2: linear time, no catastrophic
 // backtracking). A prefilter finds which rules' required literals occur in
 // the text in one pass, so a rule runs its regexp only when its literal is
-// there; a rule with no required literal (e.g. `\d{4}-\d{4}`) runs on every
+// there; a rule with no required literal (e.g. `\d{16}`) runs on every
 // text of its accounts and costs microseconds each (benchmarks/RESULTS.md).
 //
 // Rules can be swapped at run time (Guard.SetRules) without losing the loop

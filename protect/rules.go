@@ -243,8 +243,8 @@ func compile(r Rules) (*compiled, error) {
 	}
 	c.senders = append([]SenderRule(nil), r.Senders...)
 	if l := r.Loop; l != nil {
-		if l.Max < 1 || l.Per < time.Millisecond || l.Per > 24*time.Hour {
-			errs = append(errs, fmt.Errorf("loop %d per %v: want max ≥ 1 and per 1ms–24h", l.Max, l.Per))
+		if l.Max < 1 || l.Per < time.Millisecond || l.Per > 30*24*time.Hour {
+			errs = append(errs, fmt.Errorf("loop %d per %v: want max ≥ 1 and per 1ms–30d (a uint32 of ms per pair)", l.Max, l.Per))
 		}
 		lc := *l
 		lc.Per = lc.Per.Truncate(time.Millisecond)
