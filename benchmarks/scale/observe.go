@@ -36,6 +36,7 @@ type result struct {
 	throttledAtSims    uint64
 	unansweredAtSims   uint64
 	reconnects         float64
+	slotErrors         float64 // smsgate_bind_slot_errors_total at the end, -1 if absent
 	recordsPreloaded   int
 	scrapeFailures     int
 	stalls             []stallStats
@@ -269,6 +270,13 @@ func observe(ctx context.Context, p *params, ops []operator, sims []*smppsim.Ser
 				}
 			}
 			r.reconnects, _ = fm.sum("smsgate_smpp_reconnects_total", nil)
+			// Bind-slot leases (binaries that have them): a failed renewal
+			// round; after 4 s of them the gateway closes its binds.
+			if v, ok := fm.sum("smsgate_bind_slot_errors_total", nil); ok {
+				r.slotErrors = v
+			} else {
+				r.slotErrors = -1
+			}
 		}
 		r.sum = summarize(r.ops)
 		close(stopProbe)
@@ -326,8 +334,12 @@ func (r *result) print(w io.Writer, p params) error {
 		s.Within1, s.Operators, s.Worst.Name, s.Worst.ErrPct, s.Worst.Cap, s.Worst.Rate, s.Best.Name, s.Best.ErrPct, s.MeanAbsErr, s.Worst10s)
 	fmt.Fprintf(w, "operators starved in the window (queued backlog sampled at 0, or ran out): %d (queue gauges in %d scrapes)\n",
 		s.Starved, r.queueSampleWindows)
-	fmt.Fprintf(w, "binds open at the simulators: %d at the end, %d at least, want %d; smsgate_smpp_binds_up %.0f; reconnects %.0f\n",
+	fmt.Fprintf(w, "binds open at the simulators: %d at the end, %d at least, want %d; smsgate_smpp_binds_up %.0f; reconnects %.0f",
 		r.bindsEnd, r.bindsMin, r.bindsWant, r.bindsUpGauge, r.reconnects)
+	if r.slotErrors >= 0 {
+		fmt.Fprintf(w, "; bind-slot lease errors %.0f", r.slotErrors)
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "smsgate: peak RSS %d MB (whole run), %d MB at the end; goroutines %.0f at the end, %.0f peak; CPU %.2f cores in the window\n",
 		r.peakRSS>>20, r.endRSS>>20, r.goroutinesEnd, r.goroutinesPeak, r.cpuCores)
 	fmt.Fprintf(w, "smsgate parts by result (whole run): %v; throttled at the simulators: %d; unanswered: %d; scrape failures: %d\n",
