@@ -13,6 +13,7 @@ import (
 // biller prices parts billed by receipts within one transaction, with the
 // accounts' month-to-date counters locked for volume tiers.
 type biller struct {
+	g      *Gateway
 	t      *tables
 	now    time.Time
 	counts map[store.AccountMonth]int64
@@ -21,7 +22,7 @@ type biller struct {
 }
 
 func (g *Gateway) newBiller(ctx context.Context, tx pgx.Tx, t *tables, ids []string, msgs map[string]*store.MessageParts, now time.Time) (*biller, error) {
-	b := &biller{t: t, now: now, added: map[store.AccountMonth]int64{}}
+	b := &biller{g: g, t: t, now: now, added: map[store.AccountMonth]int64{}}
 	keys := map[store.AccountMonth]struct{}{}
 	for _, id := range ids {
 		if mp := msgs[id]; mp != nil {
@@ -69,5 +70,19 @@ func (b *biller) flush(ctx context.Context, tx pgx.Tx) error {
 	if _, err := store.InsertLedger(ctx, tx, b.rows); err != nil {
 		return err
 	}
+	if b.g != nil {
+		b.g.countLosses(b.rows)
+	}
 	return store.AddMonthCounts(ctx, tx, b.added)
+}
+
+// countLosses counts billed parts sold below their operator cost: a route
+// allowed with allow_loss, or a price or cost that changed since config load.
+func (g *Gateway) countLosses(rows []store.LedgerRow) {
+	for i := range rows {
+		r := &rows[i]
+		if r.CostCurrency == r.Currency && r.Cost > r.Price {
+			g.metrics.lossParts.WithLabelValues(r.Operator).Inc()
+		}
+	}
 }

@@ -116,3 +116,32 @@ accounts:
 	waitFor(t, 30*time.Second, "p1", func() bool { l := e.events.last("p1"); return l != nil && l["status"] == "delivered" })
 	check("p1", "silknet", "28202")
 }
+
+// A route allowed to lose money (allow_loss) bills, and every part sold
+// below its cost is counted for the alert.
+func TestLossMakingPartsCounted(t *testing.T) {
+	e := newEnv(t, twoOperators(smppsim.Options{}, smppsim.Options{}), `routes:
+  - {prefix: "99559", operator: magti, cost: 0.050, currency: EUR, allow_loss: true}
+  - {prefix: "995", operator: silknet, cost: 0.010, currency: EUR}
+accounts:
+  - name: acme
+    rates: [{prefix: "995", price: 0.03, currency: EUR}]
+`)
+	e.start()
+	e.submit(msg("loss", "995591234567", "expensive"), msg("fine", "995571234567", "cheap"),
+		msg("loss2", "995591234568", strings.Repeat("two parts ", 20)))
+	waitFor(t, 30*time.Second, "delivered", func() bool {
+		for _, id := range []string{"loss", "fine", "loss2"} {
+			if l := e.events.last(id); l == nil || l["status"] != "delivered" {
+				return false
+			}
+		}
+		return true
+	})
+	if n := testutil.ToFloat64(e.gw.metrics.lossParts.WithLabelValues("magti")); n != 3 {
+		t.Errorf("loss-making parts through magti: %v, want 3", n)
+	}
+	if n := testutil.ToFloat64(e.gw.metrics.lossParts.WithLabelValues("silknet")); n != 0 {
+		t.Errorf("silknet parts counted as losses: %v", n)
+	}
+}

@@ -28,6 +28,7 @@ type metrics struct {
 	slotErrors     prometheus.Counter
 	slotsHeld      *prometheus.GaugeVec   // operator, kind
 	holds          *prometheus.CounterVec // action: released, dropped
+	lossParts      *prometheus.CounterVec // operator
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -74,13 +75,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Bind slot lease rounds that failed (Postgres unreachable); binds close before leases lapse."}),
 		slotsHeld: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "smsgate_bind_slots_held",
 			Help: "Bind slots this instance holds, by operator and kind (tx, rx); the cluster sum never exceeds binds."}, []string{"operator", "kind"}),
+		lossParts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "smsgate_billing_loss_parts_total",
+			Help: "Billed parts whose operator cost is above the customer price (same currency): sold at a loss."}, []string{"operator"}),
 		holds: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "smsgate_holds_resolved_total",
 			Help: "Held messages released or dropped through the API."}, []string{"action"}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.ingested, m.ingestRetries, m.dlq, m.submits, m.failovers, m.published, m.dbBatch,
 			m.receipts, m.receiptLatency, m.mo, m.optouts, m.queueDepth, m.dlrTimeouts, m.recovered, m.finals,
-			m.kafkaLag, m.billedParts, m.billedRevenue, m.slotErrors, m.slotsHeld, m.holds)
+			m.kafkaLag, m.billedParts, m.billedRevenue, m.slotErrors, m.slotsHeld, m.holds, m.lossParts)
 	}
 	return m
 }

@@ -231,6 +231,7 @@ func (w *outcomeWriter) write(ctx context.Context, batch []*outcome) error {
 		if _, err := store.InsertLedger(ctx, tx, ledger); err != nil {
 			return err
 		}
+		g.countLosses(ledger)
 		if err := store.AddMonthCounts(ctx, tx, added); err != nil {
 			return err
 		}
