@@ -360,21 +360,24 @@ func TestPumpingEvictionOrder(t *testing.T) {
 	}
 	// An attack building up: 200 messages (under the limit) to each of 20
 	// ranges, then new ranges evict most of the table within the minute.
-	at := t0.Add(600 * time.Second)
+	at := t0.Add(700 * time.Second) // every range above idle for over a minute
 	attacked := func(k int) string { return fmt.Sprintf("791612%02d", k) }
 	for k := range 20 {
 		burst(g, "acme", attacked(k), 200, at, time.Millisecond)
 	}
 	evicted := g.Stats().RangesEvicted
-	for i := 0; i < 12000; i++ {
+	// 8000 new ranges: ~125 per shard of 256, well within the idle ones
+	// each shard can give up, whatever the hash seed.
+	for i := 0; i < 8000; i++ {
 		other(40000+i, at.Add(time.Second+time.Duration(i)*time.Millisecond))
 	}
-	if n := g.Stats().RangesEvicted - evicted; n < max/2 {
+	if n := g.Stats().RangesEvicted - evicted; n < max/3 {
 		t.Fatalf("%d evictions: the test does not churn the table", n)
 	}
 	// Each attacked range kept its count: 150 more within the minute
 	// trigger it (a fresh entry would allow 300). Evicting at random,
-	// each would survive this churn with a probability of about 0.4.
+	// each would survive this churn with a probability of about 0.6, all
+	// twenty with one of about 3e-5.
 	for k := range 20 {
 		vs := burst(g, "acme", attacked(k), 150, at.Add(15*time.Second), time.Millisecond)
 		if count(vs, Hold) != 50 {
