@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -25,27 +26,40 @@ func readRSS(pid int) int64 {
 	if err != nil {
 		return 0
 	}
-	for _, line := range strings.Split(string(b), "\n") {
+	return parseVmRSS(string(b))
+}
+
+// parseVmRSS reads VmRSS (kB) from /proc/PID/status text, in bytes.
+func parseVmRSS(s string) int64 {
+	for _, line := range strings.Split(s, "\n") {
 		if strings.HasPrefix(line, "VmRSS:") {
 			f := strings.Fields(line)
 			if len(f) < 2 {
 				return 0
 			}
-			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			kb, err := strconv.ParseInt(f[1], 10, 64)
+			if err != nil || kb < 0 || kb > 1<<40 {
+				return 0
+			}
 			return kb << 10
 		}
 	}
 	return 0
 }
 
-// readCPU returns user+system CPU seconds of pid (clock ticks of 1/100 s,
-// the Linux default USER_HZ).
+// readCPU returns user+system CPU seconds of pid (0 if it is gone).
 func readCPU(pid int) float64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0
 	}
-	s := string(b)
+	return parseStatCPU(string(b))
+}
+
+// parseStatCPU reads utime+stime from /proc/PID/stat text, in seconds
+// (clock ticks of 1/100 s, the Linux default USER_HZ). The command name may
+// hold spaces and parentheses, so fields are counted after the last ')'.
+func parseStatCPU(s string) float64 {
 	i := strings.LastIndexByte(s, ')')
 	if i < 0 || i+2 > len(s) {
 		return 0
@@ -54,10 +68,19 @@ func readCPU(pid int) float64 {
 	if len(f) < 13 {
 		return 0
 	}
-	ut, _ := strconv.ParseFloat(f[11], 64)
-	st, _ := strconv.ParseFloat(f[12], 64)
-	return (ut + st) / 100
+	ut, err1 := strconv.ParseFloat(f[11], 64)
+	st, err2 := strconv.ParseFloat(f[12], 64)
+	if err1 != nil || err2 != nil || !finite(ut) || !finite(st) {
+		return 0
+	}
+	if v := (ut + st) / 100; finite(v) {
+		return v
+	}
+	return 0
 }
+
+// finite reports a usable counter reading: not negative, NaN or infinite.
+func finite(v float64) bool { return v >= 0 && !math.IsInf(v, 0) }
 
 // readLoad1 returns the 1-minute load average: how busy the shared machine
 // was, which the caps' accuracy depends on.
@@ -66,12 +89,19 @@ func readLoad1() (float64, bool) {
 	if err != nil {
 		return 0, false
 	}
-	f := strings.Fields(string(b))
+	return parseLoad1(string(b))
+}
+
+func parseLoad1(s string) (float64, bool) {
+	f := strings.Fields(s)
 	if len(f) == 0 {
 		return 0, false
 	}
 	v, err := strconv.ParseFloat(f[0], 64)
-	return v, err == nil
+	if err != nil || !finite(v) {
+		return 0, false
+	}
+	return v, true
 }
 
 // freeLoopbackAddr reserves a loopback port by listening and closing; the
@@ -180,17 +210,29 @@ func cpuTimes() (busy, total float64) {
 	if err != nil {
 		return 0, 0
 	}
-	line, _, _ := strings.Cut(string(b), "\n")
+	return parseCPUTimes(string(b))
+}
+
+// parseCPUTimes sums the aggregate "cpu" line: busy is everything but idle
+// and iowait.
+func parseCPUTimes(s string) (busy, total float64) {
+	line, _, _ := strings.Cut(s, "\n")
 	f := strings.Fields(line)
 	if len(f) < 6 || f[0] != "cpu" {
 		return 0, 0
 	}
-	for i, s := range f[1:] {
-		v, _ := strconv.ParseFloat(s, 64)
+	for i, x := range f[1:] {
+		v, err := strconv.ParseFloat(x, 64)
+		if err != nil || !finite(v) {
+			return 0, 0
+		}
 		total += v
 		if i != 3 && i != 4 { // idle, iowait
 			busy += v
 		}
+	}
+	if !finite(total) {
+		return 0, 0
 	}
 	return busy, total
 }
