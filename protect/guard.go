@@ -100,6 +100,8 @@ type Stats struct {
 	RangesExpired   uint64 // idle ranges dropped
 	RangesEvicted   uint64 // ranges dropped for room (MaxRanges)
 	BlocklistSize   int    // numbers in the blocklist
+	LoopPairs       int    // pairs the loop guard holds now
+	Ranges          int    // ranges the pumping guard holds now
 }
 
 // New returns a Guard enforcing r.
@@ -343,7 +345,8 @@ func (g *Guard) Restore(h RangeHold, now time.Time) {
 // monitor mode).
 func (g *Guard) Holds(now time.Time) []RangeHold { return g.pump.holds(now.UnixNano()) }
 
-// Stats returns the counters.
+// Stats returns the counters and sizes (the sizes lock each shard in turn:
+// fine for a metrics scrape, not for every message).
 func (g *Guard) Stats() Stats {
 	return Stats{
 		Blocked:         g.c.blocked.Load(),
@@ -361,5 +364,7 @@ func (g *Guard) Stats() Stats {
 		RangesExpired:   g.pump.t.expiredN.Load(),
 		RangesEvicted:   g.pump.t.evictedN.Load(),
 		BlocklistSize:   g.block.Len(),
+		LoopPairs:       g.loop.t.len(),
+		Ranges:          g.pump.t.len(),
 	}
 }
