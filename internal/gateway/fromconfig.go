@@ -33,6 +33,12 @@ func buildTables(cfg *config.Config) (*tables, error) {
 		maxParts: cfg.Limits.MaxParts, maxBytes: cfg.Limits.MaxBytes,
 		freqCount: cfg.Marketing.FrequencyCap.Count, freqPer: cfg.Marketing.FrequencyCap.Per,
 		dlrTimeout: cfg.DLR.Timeout, earlyHold: cfg.DLR.EarlyHold, moTimeout: cfg.MO.ReassemblyTimeout}
+	if r := cfg.Reroute; r != nil {
+		t.reroute = &rerouteRT{on: map[string]bool{}, maxAttempts: r.MaxAttempts}
+		for _, s := range r.On {
+			t.reroute.on[s] = true
+		}
+	}
 	if cfg.Numbering != nil {
 		t.defaultCountry = cfg.Numbering.DefaultCountry
 	}

@@ -95,7 +95,8 @@ func (g *Gateway) matchEarly() error {
 			if op == nil {
 				continue
 			}
-			rs = append(rs, parsedReceipt{op: op, r: dlr.Receipt{ID: e.SMSCID, Err: e.Err}, state: e.State, keys: e.Keys, doneAt: e.DoneAt})
+			st, _ := dlr.ParseState(e.Stat)
+			rs = append(rs, parsedReceipt{op: op, r: dlr.Receipt{ID: e.SMSCID, Err: e.Err, State: st}, state: e.State, keys: e.Keys, doneAt: e.DoneAt})
 			g.metrics.receipts.WithLabelValues(e.Operator, "late_matched").Inc()
 		}
 		events, err := g.applyReceipts(ctx, tx, rs, time.Now(), true)

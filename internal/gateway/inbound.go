@@ -196,12 +196,13 @@ func (g *Gateway) applyReceipts(ctx context.Context, tx pgx.Tx, rs []parsedRecei
 	var ups []store.PartUpdate
 	var ids []string
 	seen := map[string]bool{}
+	stats := map[string]string{} // message → receipt state word of its last receipt here
 	for i := range rs {
 		m, ok := matches[i]
 		if !ok {
 			if !fromEarly {
 				early = append(early, store.EarlyReceipt{Operator: rs[i].op.name, Keys: rs[i].keys, SMSCID: rs[i].r.ID,
-					State: rs[i].state, Err: rs[i].r.Err, DoneAt: rs[i].doneAt, ReceivedAt: now})
+					State: rs[i].state, Stat: receiptWord(&rs[i]), Err: rs[i].r.Err, DoneAt: rs[i].doneAt, ReceivedAt: now})
 				g.metrics.receipts.WithLabelValues(rs[i].op.name, "early").Inc()
 			}
 			continue
@@ -214,6 +215,7 @@ func (g *Gateway) applyReceipts(ctx context.Context, tx pgx.Tx, rs []parsedRecei
 		}
 		ups = append(ups, store.PartUpdate{MessageID: m.MessageID, Part: m.Part, Attempt: m.Attempt, State: st,
 			DoneAt: rs[i].doneAt, Err: rs[i].r.Err})
+		stats[m.MessageID] = receiptWord(&rs[i])
 		if !seen[m.MessageID] {
 			seen[m.MessageID] = true
 			ids = append(ids, m.MessageID)
@@ -245,6 +247,7 @@ func (g *Gateway) applyReceipts(ctx context.Context, tx pgx.Tx, rs []parsedRecei
 	var chIDs []string
 	var chStates []int16
 	var chReasons []*string
+	var reroutes []store.Reroute
 	for _, id := range ids {
 		mp, prev := after[id], before[id]
 		if mp == nil || prev == nil {
@@ -265,6 +268,12 @@ func (g *Gateway) applyReceipts(ctx context.Context, tx pgx.Tx, rs []parsedRecei
 		}
 		agg := aggregate(mp.PartStates, op != nil && op.lastPartDLR)
 		if agg != mp.State && mp.State.Advances(agg) {
+			if next := g.rerouteTarget(t, mp, agg, stats[id], now); next != "" {
+				// Not final: the whole message goes again on the next route.
+				reroutes = append(reroutes, store.Reroute{ID: id, From: mp.Operator, To: next, Attempt: mp.Attempt, Failed: agg})
+				g.metrics.reroutes.WithLabelValues(mp.Operator, stats[id]).Inc()
+				continue
+			}
 			if agg.Final() {
 				g.metrics.finals.WithLabelValues(mp.Operator, agg.String()).Inc()
 				g.protect.guard.ObserveReceipt(mp.Account, mp.Dest, agg == store.Delivered, now)
@@ -276,6 +285,12 @@ func (g *Gateway) applyReceipts(ctx context.Context, tx pgx.Tx, rs []parsedRecei
 	}
 	if err := b.flush(ctx, tx); err != nil {
 		return nil, err
+	}
+	if err := store.RerouteMessages(ctx, tx, reroutes); err != nil {
+		return nil, err
+	}
+	if len(reroutes) > 0 {
+		defer g.notifyDispatchers()
 	}
 	if err := store.SetMessageStates(ctx, tx, chIDs, chStates, chReasons); err != nil {
 		return nil, err
@@ -524,4 +539,42 @@ func (g *Gateway) autoReply(ctx context.Context, tx pgx.Tx, t *tables, mo *dlr.M
 	}
 	g.notifyDispatchers()
 	return nil
+}
+
+// receiptWord is the receipt's stat (UNDELIV, REJECTD…) as reroute.on
+// names it; receipts kept early only know our state.
+func receiptWord(pr *parsedReceipt) string {
+	if w := pr.r.State.String(); w != "" {
+		return w
+	}
+	switch pr.state {
+	case store.Undeliverable:
+		return "UNDELIV"
+	case store.Expired:
+		return "EXPIRED"
+	case store.Delivered:
+		return "DELIVRD"
+	}
+	return ""
+}
+
+// rerouteTarget is the operator a failed message goes to next ("" = the
+// failure is final): its receipt state is listed in reroute.on, it has
+// attempts left, no forced route, and a route whose operator was not tried.
+func (g *Gateway) rerouteTarget(t *tables, mp *store.MessageParts, agg store.State, word string, now time.Time) string {
+	r := t.reroute
+	if r == nil || !agg.Final() || agg == store.Delivered || !r.on[word] || int(mp.Attempt) >= r.maxAttempts || mp.ForcedRoute != "" {
+		return ""
+	}
+	tried := append(append([]string{}, mp.Tried...), mp.Operator)
+	c, err := t.routes.Choose(mp.Dest, mp.Network, "", now, g.usableForNew, tried, g.rand())
+	if err != nil {
+		// A usable route may come back; a route that exists but is down
+		// or drained still takes the message (it waits in its queue).
+		c, err = t.routes.Choose(mp.Dest, mp.Network, "", now, func(string) bool { return true }, tried, g.rand())
+	}
+	if err != nil {
+		return ""
+	}
+	return c.Route.Operator
 }

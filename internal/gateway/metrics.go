@@ -29,6 +29,7 @@ type metrics struct {
 	slotsHeld      *prometheus.GaugeVec   // operator, kind
 	holds          *prometheus.CounterVec // action: released, dropped
 	lossParts      *prometheus.CounterVec // operator
+	reroutes       *prometheus.CounterVec // operator (failed), state (receipt word)
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -77,13 +78,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Bind slots this instance holds, by operator and kind (tx, rx); the cluster sum never exceeds binds."}, []string{"operator", "kind"}),
 		lossParts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "smsgate_billing_loss_parts_total",
 			Help: "Billed parts whose operator cost is above the customer price (same currency): sold at a loss."}, []string{"operator"}),
+		reroutes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "smsgate_reroutes_total",
+			Help: "Messages sent again on the next route after a failed receipt (reroute.on)."}, []string{"operator", "state"}),
 		holds: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "smsgate_holds_resolved_total",
 			Help: "Held messages released or dropped through the API."}, []string{"action"}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.ingested, m.ingestRetries, m.dlq, m.submits, m.failovers, m.published, m.dbBatch,
 			m.receipts, m.receiptLatency, m.mo, m.optouts, m.queueDepth, m.dlrTimeouts, m.recovered, m.finals,
-			m.kafkaLag, m.billedParts, m.billedRevenue, m.slotErrors, m.slotsHeld, m.holds, m.lossParts)
+			m.kafkaLag, m.billedParts, m.billedRevenue, m.slotErrors, m.slotsHeld, m.holds, m.lossParts, m.reroutes)
 	}
 	return m
 }

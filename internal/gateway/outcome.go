@@ -125,8 +125,9 @@ func (w *outcomeWriter) write(ctx context.Context, batch []*outcome) error {
 	var ledger []store.LedgerRow
 	var events []store.OutboxRow
 	type evIdx struct {
-		o  *outcome
-		ev statusEvent
+		o      *outcome
+		ev     statusEvent
+		silent bool // not published (see below)
 	}
 	evs := make([]evIdx, 0, len(batch))
 
@@ -203,7 +204,8 @@ func (w *outcomeWriter) write(ctx context.Context, batch []*outcome) error {
 			}
 			ups = append(ups, store.MessageUpdate{ID: m.c.ID, State: o.state, Operator: m.operator, Tried: m.c.Tried,
 				ErrorReason: o.reason, ErrorCode: o.code, ErrorDetail: o.detail})
-			evs = append(evs, evIdx{o: o, ev: ev})
+			// A rerouted message published `submitted` on its first attempt.
+			evs = append(evs, evIdx{o: o, ev: ev, silent: m.c.Rerouted > 0 && o.state == store.Submitted})
 		}
 		if err := store.CopyParts(ctx, tx, parts); err != nil {
 			return err
@@ -236,6 +238,9 @@ func (w *outcomeWriter) write(ctx context.Context, batch []*outcome) error {
 			return err
 		}
 		for i := range evs {
+			if evs[i].silent {
+				continue
+			}
 			e := &evs[i].ev
 			events = append(events, store.OutboxRow{Topic: store.TopicStatus, Key: e.ID, Payload: e.appendJSON(nil)})
 			for n := dups[e.ID]; n > 0; n-- {

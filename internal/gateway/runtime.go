@@ -31,6 +31,15 @@ type tables struct {
 	dlrTimeout     time.Duration
 	earlyHold      time.Duration
 	moTimeout      time.Duration
+	reroute        *rerouteRT // nil: off
+}
+
+// rerouteRT is the reroute section: receipt states (UNDELIV, REJECTD,
+// EXPIRED, DELETED, UNKNOWN) that send the message again on the next
+// route, up to maxAttempts attempts in all.
+type rerouteRT struct {
+	on          map[string]bool
+	maxAttempts int
 }
 
 type accountRT struct {

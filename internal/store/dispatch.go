@@ -27,6 +27,7 @@ type Claimed struct {
 	Attempts    int32
 	CreatedAt   time.Time
 	Network     string // MCC+MNC, "" unknown
+	Rerouted    int16  // sent again after a failed receipt: no second `submitted`
 }
 
 // Claim moves up to limit ready messages of operator to Sending, owned by
@@ -40,7 +41,7 @@ FROM (SELECT id FROM messages WHERE operator = $1 AND state = 0
       ORDER BY priority DESC, seq LIMIT $3 FOR UPDATE SKIP LOCKED) c
 WHERE m.id = c.id
 RETURNING m.id, m.account, m.sender, m.dest, m.body, m.encoding, m.dlr, m.kind, m.priority, m.expires_at,
-	coalesce(m.forced_route, ''), m.meta, m.parts, m.tried, m.attempts, m.created_at, coalesce(m.network, '')`, operator, owner, limit)
+	coalesce(m.forced_route, ''), m.meta, m.parts, m.tried, m.attempts, m.created_at, coalesce(m.network, ''), m.rerouted`, operator, owner, limit)
 	if err != nil {
 		return nil, fmt.Errorf("claim %s: %w", operator, err)
 	}
@@ -49,7 +50,7 @@ RETURNING m.id, m.account, m.sender, m.dest, m.body, m.encoding, m.dlr, m.kind, 
 	for rows.Next() {
 		var c Claimed
 		if err := rows.Scan(&c.ID, &c.Account, &c.Sender, &c.Dest, &c.Body, &c.Encoding, &c.DLR, &c.Kind,
-			&c.Priority, &c.ExpiresAt, &c.ForcedRoute, &c.Meta, &c.Parts, &c.Tried, &c.Attempts, &c.CreatedAt, &c.Network); err != nil {
+			&c.Priority, &c.ExpiresAt, &c.ForcedRoute, &c.Meta, &c.Parts, &c.Tried, &c.Attempts, &c.CreatedAt, &c.Network, &c.Rerouted); err != nil {
 			return nil, fmt.Errorf("claim %s: %w", operator, err)
 		}
 		out = append(out, c)

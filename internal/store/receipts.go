@@ -106,6 +106,8 @@ type MessageParts struct {
 	Dest          string
 	Operator      string
 	Network       string
+	Tried         []string
+	ForcedRoute   string
 	Parts         int16
 	Attempt       int16
 	PartStates    []State
@@ -117,7 +119,7 @@ type MessageParts struct {
 func LockMessageParts(ctx context.Context, tx pgx.Tx, ids []string) (map[string]*MessageParts, error) {
 	rows, err := tx.Query(ctx, `
 SELECT m.id, m.state, m.account, m.dest, coalesce(m.operator, ''), m.parts, p.attempt, p.part, p.state, p.submitted_at,
-	coalesce(m.network, '')
+	coalesce(m.network, ''), m.tried, coalesce(m.forced_route, '')
 FROM messages m JOIN parts p ON p.message_id = m.id
 WHERE m.id = ANY($1) AND p.attempt = (SELECT max(attempt) FROM parts x WHERE x.message_id = m.id)
 ORDER BY m.id, p.part
@@ -128,16 +130,17 @@ FOR UPDATE OF m`, ids)
 	defer rows.Close()
 	out := make(map[string]*MessageParts, len(ids))
 	for rows.Next() {
-		var id, acct, dest, op, net string
+		var id, acct, dest, op, net, forced string
+		var tried []string
 		var st, pst State
 		var parts, att, part int16
 		var sub time.Time
-		if err := rows.Scan(&id, &st, &acct, &dest, &op, &parts, &att, &part, &pst, &sub, &net); err != nil {
+		if err := rows.Scan(&id, &st, &acct, &dest, &op, &parts, &att, &part, &pst, &sub, &net, &tried, &forced); err != nil {
 			return nil, err
 		}
 		mp := out[id]
 		if mp == nil {
-			mp = &MessageParts{ID: id, State: st, Account: acct, Dest: dest, Operator: op, Network: net, Parts: parts, Attempt: att,
+			mp = &MessageParts{ID: id, State: st, Account: acct, Dest: dest, Operator: op, Network: net, Tried: tried, ForcedRoute: forced, Parts: parts, Attempt: att,
 				PartStates: make([]State, parts), PartSubmitted: make([]time.Time, parts)}
 			out[id] = mp
 		}
@@ -171,6 +174,7 @@ type EarlyReceipt struct {
 	Keys       []string
 	SMSCID     string
 	State      State
+	Stat       string // the receipt's stat word
 	Err        string
 	DoneAt     time.Time
 	ReceivedAt time.Time
@@ -182,10 +186,10 @@ func InsertEarly(ctx context.Context, tx pgx.Tx, rs []EarlyReceipt) error {
 		return nil
 	}
 	_, err := tx.CopyFrom(ctx, pgx.Identifier{"early_receipts"},
-		[]string{"operator", "keys", "smsc_id", "state", "err", "done_at", "received_at"},
+		[]string{"operator", "keys", "smsc_id", "state", "err", "done_at", "received_at", "stat"},
 		pgx.CopyFromSlice(len(rs), func(i int) ([]any, error) {
 			r := &rs[i]
-			return []any{r.Operator, r.Keys, r.SMSCID, int16(r.State), nullable(r.Err), r.DoneAt, r.ReceivedAt}, nil
+			return []any{r.Operator, r.Keys, r.SMSCID, int16(r.State), nullable(r.Err), r.DoneAt, r.ReceivedAt, r.Stat}, nil
 		}))
 	if err != nil {
 		return fmt.Errorf("store early receipts: %w", err)
@@ -197,7 +201,7 @@ func InsertEarly(ctx context.Context, tx pgx.Tx, rs []EarlyReceipt) error {
 // exists. Only matchable rows are read: receipts that will never match
 // (their submit's outcome was lost in a crash) must not hold up the rest.
 func PendingEarly(ctx context.Context, tx pgx.Tx, limit int) ([]EarlyReceipt, error) {
-	rows, err := tx.Query(ctx, `SELECT e.id, e.operator, e.keys, e.smsc_id, e.state, coalesce(e.err, ''), coalesce(e.done_at, e.received_at), e.received_at
+	rows, err := tx.Query(ctx, `SELECT e.id, e.operator, e.keys, e.smsc_id, e.state, coalesce(e.err, ''), coalesce(e.done_at, e.received_at), e.received_at, e.stat
 FROM early_receipts e
 WHERE NOT e.orphan AND EXISTS (SELECT 1 FROM parts p WHERE p.operator = e.operator AND p.smsc_key = ANY(e.keys))
 ORDER BY e.id LIMIT $1 FOR UPDATE OF e SKIP LOCKED`, limit)
@@ -208,7 +212,7 @@ ORDER BY e.id LIMIT $1 FOR UPDATE OF e SKIP LOCKED`, limit)
 	var out []EarlyReceipt
 	for rows.Next() {
 		var r EarlyReceipt
-		if err := rows.Scan(&r.ID, &r.Operator, &r.Keys, &r.SMSCID, &r.State, &r.Err, &r.DoneAt, &r.ReceivedAt); err != nil {
+		if err := rows.Scan(&r.ID, &r.Operator, &r.Keys, &r.SMSCID, &r.State, &r.Err, &r.DoneAt, &r.ReceivedAt, &r.Stat); err != nil {
 			return nil, err
 		}
 		out = append(out, r)
@@ -247,6 +251,56 @@ func ResolveEarly(ctx context.Context, tx pgx.Tx, matched, orphaned []int64) err
 		if _, err := tx.Exec(ctx, `UPDATE early_receipts SET orphan = true WHERE id = ANY($1)`, orphaned); err != nil {
 			return fmt.Errorf("resolve early receipts: %w", err)
 		}
+	}
+	return nil
+}
+
+// Reroute sends a message whose attempt failed by receipt to another
+// operator (reroute): queued again with the failed operator tried.
+type Reroute struct {
+	ID       string
+	From, To string
+	Attempt  int16 // the failed attempt
+	Failed   State // its final state, written on its ledger rows
+}
+
+// RerouteMessages queues the messages again on their next operator and
+// refunds the failed attempt: its ledger rows keep their cost and get
+// price 0 and the attempt's status, the month's revenue and the tier
+// counter follow (the customer pays for the attempt that is final).
+func RerouteMessages(ctx context.Context, tx pgx.Tx, rs []Reroute) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	ids := make([]string, len(rs))
+	to := make([]string, len(rs))
+	from := make([]string, len(rs))
+	atts := make([]int16, len(rs))
+	sts := make([]string, len(rs))
+	for i, r := range rs {
+		ids[i], to[i], from[i], atts[i], sts[i] = r.ID, r.To, r.From, r.Attempt, r.Failed.String()
+	}
+	if _, err := tx.Exec(ctx, `UPDATE messages m SET state = 0, operator = u.next_op, tried = m.tried || u.failed_op,
+	rerouted = m.rerouted + 1, owner = NULL, updated_at = now()
+FROM unnest($1::text[], $2::text[], $3::text[]) u(id, next_op, failed_op) WHERE m.id = u.id`, ids, to, from); err != nil {
+		return fmt.Errorf("reroute: %w", err)
+	}
+	_, err := tx.Exec(ctx, `WITH refunded AS (
+	UPDATE ledger l SET price = 0, status = u.st
+	FROM unnest($1::text[], $2::int2[], $3::text[]) u(id, att, st), ledger old
+	WHERE l.message_id = u.id AND l.attempt = u.att AND old.message_id = l.message_id AND old.part = l.part AND old.attempt = l.attempt
+	RETURNING l.account, l.month, l.operator, l.currency, old.price
+), by_op AS (
+	UPDATE billing_month b SET revenue = b.revenue - s.price
+	FROM (SELECT account, month, operator, currency, sum(price) AS price FROM refunded GROUP BY 1, 2, 3, 4) s
+	WHERE b.account = s.account AND b.month = s.month AND b.operator = s.operator AND b.currency = s.currency
+	RETURNING 1
+)
+UPDATE billing_month b SET parts = b.parts - s.n
+FROM (SELECT account, month, count(*) AS n FROM refunded WHERE price > 0 GROUP BY 1, 2) s
+WHERE b.account = s.account AND b.month = s.month AND b.operator = '' AND b.currency = ''`, ids, atts, sts)
+	if err != nil {
+		return fmt.Errorf("reroute refund: %w", err)
 	}
 	return nil
 }
