@@ -52,6 +52,8 @@ type slotLeaser struct {
 	specs  []slotSpec
 	lastOK time.Time
 	fenced bool
+	// lastWarn rate-limits the log of failing rounds.
+	lastWarn time.Time
 	// clusterUp maps operators on which some instance has a bind up.
 	clusterUp atomic.Pointer[map[string]bool]
 	// held is the number of tx slots held per operator, for the page.
@@ -165,12 +167,17 @@ func (l *slotLeaser) round(ctx context.Context) {
 		l.g.metrics.slotErrors.Inc()
 		if !l.fenced && time.Since(l.lastOK) >= slotFenceAfter {
 			l.fence(err)
+		} else if time.Since(l.lastWarn) >= 5*time.Second {
+			// A round that keeps failing must be visible: binds stay
+			// closed until one succeeds.
+			l.lastWarn = time.Now()
+			l.g.log.Warn("bind slot lease round failed", zap.Error(err), zap.Bool("fenced", l.fenced))
 		}
 		return
 	}
 	l.lastOK = start
 	if l.fenced {
-		l.g.log.Info("bind slot leases renewed again; binding")
+		l.g.log.Warn("bind slot leases renewed again; binding")
 		l.fenced = false
 	}
 	live = max(live, 1)

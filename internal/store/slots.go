@@ -44,7 +44,10 @@ func LiveInstances(ctx context.Context, q Querier, within time.Duration) (int, e
 // slots still held. A lease that expired but was not taken is still ours:
 // nobody else can have opened a bind on it.
 func RenewSlots(ctx context.Context, q Querier, instance string, ttl time.Duration, opsUp []string) (map[SlotKey][]int, error) {
-	rows, err := q.Query(ctx, `UPDATE bind_slots SET expires = now() + $2 * interval '1 second', up = (operator = ANY($3))
+	if opsUp == nil {
+		opsUp = []string{} // nil would be NULL; coalesce covers it too
+	}
+	rows, err := q.Query(ctx, `UPDATE bind_slots SET expires = now() + $2 * interval '1 second', up = coalesce(operator = ANY($3), false)
 WHERE holder = $1 RETURNING operator, kind, slot`, instance, ttl.Seconds(), opsUp)
 	if err != nil {
 		return nil, fmt.Errorf("renew bind slots: %w", err)
