@@ -100,6 +100,8 @@ type Gateway struct {
 	store   *store.Store
 	metrics *metrics
 	started time.Time
+	// submitLag is the last sampled sms.submit lag of the group (lag.go).
+	submitLag atomic.Int64
 
 	tables    atomic.Pointer[tables]
 	operators map[string]*operatorRT

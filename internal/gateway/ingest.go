@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -353,7 +354,50 @@ func (g *Gateway) handleDuplicates(ctx context.Context, tx pgx.Tx, b *ingestBatc
 // committed only after the batch is durable (invariant 1); an error before
 // that leaves them uncommitted and the batch is processed again (dedupe
 // makes that harmless).
+//
+// A broker outage is not fatal: the consumer is closed and built again
+// with back-off, so the process keeps its binds and its receipts while
+// Kafka is away and resumes from the committed offsets when it returns.
 func (g *Gateway) ingestLoop(ctx context.Context) error {
+	backoff := ingestReconnectMin
+	for ctx.Err() == nil {
+		start := time.Now()
+		err := g.consume(ctx)
+		if err == nil || ctx.Err() != nil {
+			return nil
+		}
+		if time.Since(start) > 2*ingestReconnectMax {
+			backoff = ingestReconnectMin // it worked for a while: not a flapping broker
+		}
+		g.metrics.consumerRestarts.Inc()
+		g.log.Warn("kafka consumer restarting", zap.Error(err), zap.Duration("retry_in", backoff))
+		if !sleepCtx(ctx, backoff) {
+			return nil
+		}
+		backoff = min(backoff*2, ingestReconnectMax)
+	}
+	return nil
+}
+
+const (
+	ingestReconnectMin = 500 * time.Millisecond
+	ingestReconnectMax = 10 * time.Second
+	// ingestStallAfter: a consumer that logged errors, has fetched nothing
+	// for this long, and whose group has records waiting is rebuilt. Errors
+	// are required so an idle member of a busy group is left alone.
+	ingestStallAfter = 30 * time.Second
+	// commitAttempts before the consumer is rebuilt: a commit that keeps
+	// failing means the group generation is gone. The records are read
+	// again and recognised as replays.
+	commitAttempts = 5
+)
+
+var errIngestStalled = errors.New("kafka consumer made no progress while records were waiting")
+
+// consume runs one kafka-go consumer until ctx ends (nil) or it fails.
+func (g *Gateway) consume(ctx context.Context) error {
+	var kafkaErrors atomic.Int64
+	errLog := kafkaLogger(g.log, true)
 	r := kafka.NewReader(kafka.ReaderConfig{
 		Brokers:  g.opts.Brokers,
 		GroupID:  g.opts.Group,
@@ -373,7 +417,10 @@ func (g *Gateway) ingestLoop(ctx context.Context) error {
 		ReadBackoffMin:    10 * time.Millisecond,
 		ReadBackoffMax:    500 * time.Millisecond,
 		Logger:            kafkaLogger(g.log, false),
-		ErrorLogger:       kafkaLogger(g.log, true),
+		ErrorLogger: kafka.LoggerFunc(func(msg string, args ...any) {
+			kafkaErrors.Add(1)
+			errLog(msg, args...)
+		}),
 	})
 	defer r.Close()
 
@@ -381,7 +428,7 @@ func (g *Gateway) ingestLoop(ctx context.Context) error {
 	fetchErr := make(chan error, 1)
 	fetchCtx, stopFetch := context.WithCancel(ctx)
 	defer stopFetch()
-	go func() { // owned by ingestLoop: stops with fetchCtx
+	go func() { // owned by consume: stops with fetchCtx
 		defer close(recs)
 		for {
 			m, err := r.FetchMessage(fetchCtx)
@@ -402,6 +449,10 @@ func (g *Gateway) ingestLoop(ctx context.Context) error {
 	batch := make([]kafka.Message, 0, g.opts.IngestBatch)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
+	watch := time.NewTicker(ingestStallAfter / 6)
+	defer watch.Stop()
+	lastFetch := time.Now()
+	errorsAtFetch := kafkaErrors.Load()
 	for {
 		batch = batch[:0]
 		select {
@@ -409,6 +460,11 @@ func (g *Gateway) ingestLoop(ctx context.Context) error {
 			return nil
 		case err := <-fetchErr:
 			return fmt.Errorf("kafka fetch: %w", err)
+		case <-watch.C:
+			if time.Since(lastFetch) > ingestStallAfter && kafkaErrors.Load() > errorsAtFetch && g.submitLag.Load() > 0 {
+				return errIngestStalled
+			}
+			continue
 		case m, ok := <-recs:
 			if !ok {
 				return nil
@@ -429,6 +485,7 @@ func (g *Gateway) ingestLoop(ctx context.Context) error {
 			}
 		}
 		timer.Stop()
+		lastFetch, errorsAtFetch = time.Now(), kafkaErrors.Load()
 		if err := g.processIngest(ctx, r, batch); err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -476,7 +533,7 @@ func (g *Gateway) processIngest(ctx context.Context, r *kafka.Reader, batch []ka
 	g.metrics.dbBatch.WithLabelValues("ingest").Observe(time.Since(start).Seconds())
 	g.notifyDispatchers()
 	g.publisher.kick()
-	for {
+	for attempt := 1; ; attempt++ {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		err := r.CommitMessages(cctx, batch...)
 		cancel()
@@ -484,15 +541,14 @@ func (g *Gateway) processIngest(ctx context.Context, r *kafka.Reader, batch []ka
 			return nil
 		}
 		// Not committing is safe (records re-read are recognised as
-		// replays), but a persistent failure means a broken group.
-		g.log.Warn("kafka offset commit failed", zap.Error(err))
-		if ctx.Err() != nil {
-			return nil
+		// replays); one that keeps failing means the group generation is
+		// gone, and a new consumer rejoins.
+		if attempt >= commitAttempts {
+			return fmt.Errorf("kafka offset commit: %w", err)
 		}
-		select {
-		case <-ctx.Done():
+		g.log.Warn("kafka offset commit failed; retrying", zap.Int("attempt", attempt), zap.Error(err))
+		if !sleepCtx(ctx, time.Second) {
 			return nil
-		case <-time.After(time.Second):
 		}
 	}
 }

@@ -58,6 +58,7 @@ func (g *Gateway) sampleKafkaLag() error {
 		}
 	}
 	g.metrics.kafkaLag.Set(float64(lag))
+	g.submitLag.Store(lag)
 	return nil
 }
 

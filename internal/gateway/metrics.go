@@ -7,29 +7,30 @@ import (
 // metrics of the pipeline. Labels are bounded: operator names, fixed
 // outcome words; never message ids.
 type metrics struct {
-	ingested       *prometheus.CounterVec // result: accepted, rejected, invalid, duplicate, replayed
-	ingestRetries  prometheus.Counter
-	dlq            prometheus.Counter
-	submits        *prometheus.CounterVec // operator, result: ok, temporary, rejected, unknown
-	failovers      *prometheus.CounterVec // operator (the one given up)
-	published      *prometheus.CounterVec // topic
-	dbBatch        *prometheus.HistogramVec
-	receipts       *prometheus.CounterVec // operator, result: matched, early, orphan, late_matched, unparsable
-	receiptLatency *prometheus.HistogramVec
-	mo             *prometheus.CounterVec // operator, kind: single, multipart, incomplete
-	optouts        *prometheus.CounterVec // action: stop, start
-	queueDepth     *prometheus.GaugeVec   // operator, state
-	dlrTimeouts    prometheus.Counter
-	finals         *prometheus.CounterVec // operator, status: final states reached after submission
-	kafkaLag       prometheus.Gauge
-	billedParts    *prometheus.GaugeVec // operator, currency (this month, sampled from billing_month)
-	billedRevenue  *prometheus.GaugeVec
-	recovered      *prometheus.CounterVec // what: unknown
-	slotErrors     prometheus.Counter
-	slotsHeld      *prometheus.GaugeVec   // operator, kind
-	holds          *prometheus.CounterVec // action: released, dropped
-	lossParts      *prometheus.CounterVec // operator
-	reroutes       *prometheus.CounterVec // operator (failed), state (receipt word)
+	ingested         *prometheus.CounterVec // result: accepted, rejected, invalid, duplicate, replayed
+	ingestRetries    prometheus.Counter
+	consumerRestarts prometheus.Counter
+	dlq              prometheus.Counter
+	submits          *prometheus.CounterVec // operator, result: ok, temporary, rejected, unknown
+	failovers        *prometheus.CounterVec // operator (the one given up)
+	published        *prometheus.CounterVec // topic
+	dbBatch          *prometheus.HistogramVec
+	receipts         *prometheus.CounterVec // operator, result: matched, early, orphan, late_matched, unparsable
+	receiptLatency   *prometheus.HistogramVec
+	mo               *prometheus.CounterVec // operator, kind: single, multipart, incomplete
+	optouts          *prometheus.CounterVec // action: stop, start
+	queueDepth       *prometheus.GaugeVec   // operator, state
+	dlrTimeouts      prometheus.Counter
+	finals           *prometheus.CounterVec // operator, status: final states reached after submission
+	kafkaLag         prometheus.Gauge
+	billedParts      *prometheus.GaugeVec // operator, currency (this month, sampled from billing_month)
+	billedRevenue    *prometheus.GaugeVec
+	recovered        *prometheus.CounterVec // what: unknown
+	slotErrors       prometheus.Counter
+	slotsHeld        *prometheus.GaugeVec   // operator, kind
+	holds            *prometheus.CounterVec // action: released, dropped
+	lossParts        *prometheus.CounterVec // operator
+	reroutes         *prometheus.CounterVec // operator (failed), state (receipt word)
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -38,6 +39,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "sms.submit records by result."}, []string{"result"}),
 		ingestRetries: prometheus.NewCounter(prometheus.CounterOpts{Name: "smsgate_ingest_retries_total",
 			Help: "Ingest batches retried after a Postgres or Kafka error."}),
+		consumerRestarts: prometheus.NewCounter(prometheus.CounterOpts{Name: "smsgate_kafka_consumer_restarts_total",
+			Help: "sms.submit consumers closed and built again after a fetch error, a failing commit or a stall."}),
 		dlq: prometheus.NewCounter(prometheus.CounterOpts{Name: "smsgate_dlq_records_total",
 			Help: "Records produced to sms.dlq."}),
 		submits: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "smsgate_dispatch_parts_total",
@@ -84,7 +87,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Held messages released or dropped through the API."}, []string{"action"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.ingested, m.ingestRetries, m.dlq, m.submits, m.failovers, m.published, m.dbBatch,
+		reg.MustRegister(m.ingested, m.ingestRetries, m.consumerRestarts, m.dlq, m.submits, m.failovers, m.published, m.dbBatch,
 			m.receipts, m.receiptLatency, m.mo, m.optouts, m.queueDepth, m.dlrTimeouts, m.recovered, m.finals,
 			m.kafkaLag, m.billedParts, m.billedRevenue, m.slotErrors, m.slotsHeld, m.holds, m.lossParts, m.reroutes)
 	}
