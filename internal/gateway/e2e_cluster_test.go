@@ -52,7 +52,9 @@ accounts:
 	t.Cleanup(func() {
 		for _, c := range procs {
 			_ = c.Process.Signal(syscall.SIGTERM)
-			_ = c.Wait()
+		}
+		for id, c := range procs {
+			stopOrDump(t, id, c, 30*time.Second)
 		}
 	})
 	sim := e.sims["magti"]
@@ -127,6 +129,32 @@ accounts:
 	checkExactlyOnce(t, e, recs, e.sims["magti"])
 	if peak := sim.Stats().Systems["acme"].Peak; peak > 2 {
 		t.Errorf("the simulator saw %d concurrent binds; the contract allows 2", peak)
+	}
+}
+
+// stopOrDump waits for a process sent SIGTERM; one still running after d
+// failed its graceful shutdown: SIGQUIT makes it print its goroutines (to
+// the test's stderr) and SIGKILL ends it, so a hang is reported, not waited
+// out until the test binary's timeout.
+func stopOrDump(t *testing.T, name string, c *exec.Cmd, d time.Duration) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { // ends when the process does; the SIGKILL below sees to that
+		_ = c.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return
+	case <-time.After(d):
+	}
+	t.Errorf("%s did not exit within %v of SIGTERM; its goroutines follow on stderr", name, d)
+	_ = c.Process.Signal(syscall.SIGQUIT)
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		_ = c.Process.Signal(syscall.SIGKILL)
+		<-done
 	}
 }
 

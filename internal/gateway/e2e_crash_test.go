@@ -84,7 +84,7 @@ func TestCrashKill9(t *testing.T) {
 		_ = cmd.Wait()
 	}
 	cmd := start()
-	t.Cleanup(func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() })
+	t.Cleanup(func() { _ = cmd.Process.Signal(syscall.SIGTERM); stopOrDump(t, "smsgate", cmd, 30*time.Second) })
 	deadline := time.Now().Add(120 * time.Second)
 	for {
 		missing := map[string]int{}
@@ -188,7 +188,7 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 	if err := again.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = again.Process.Signal(syscall.SIGTERM); _ = again.Wait() })
+	t.Cleanup(func() { _ = again.Process.Signal(syscall.SIGTERM); stopOrDump(t, "smsgate", again, 30*time.Second) })
 	waitFor(t, 120*time.Second, "every id delivered", func() bool {
 		for _, r := range recs {
 			if l := e.events.last(r["id"].(string)); l == nil || l["status"] != "delivered" {
