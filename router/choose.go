@@ -24,7 +24,9 @@ import (
 // members split traffic by Weight: r, a value in [0, 1) drawn uniformly by
 // the caller (passed in so tests are deterministic), picks member i with
 // probability Weight_i / Σ Weight over the usable members, so a member that
-// is down gives its share to the others.
+// is down gives its share to the others. On a table from WithQuality the
+// rank is by cost per delivered message instead, with an explore share
+// (see WithQuality).
 //
 // The error is ErrNoRoute when no row applies, and ErrNoUsableRoute (which
 // wraps ErrNoRoute) when rows apply but none is usable and untried; they
@@ -51,6 +53,9 @@ func (t *Table) Choose(dest, network, forced string, now time.Time, usable func(
 			}
 		}
 		return Candidate{}, fmt.Errorf("forced operator %q has no route: %w", forced, ErrNoRoute)
+	}
+	if t.quality != nil {
+		return t.chooseByQuality(idx, ok, network, now, r)
 	}
 	rank := 0
 	for lo := 0; lo < len(idx); rank++ {

@@ -31,6 +31,7 @@ type Table struct {
 	// lookups allocation-free and compact at 100k prefixes.
 	nodes    []node
 	networks map[string]span // network → its rows
+	quality  *qualityPolicy  // nil: cost alone ranks (see WithQuality)
 }
 
 type span struct{ start, end int32 }
