@@ -24,6 +24,12 @@ type Receipt struct {
 	// Err is the err: field ("000"), or the network_error_code TLV rendered
 	// as "<type>:0x<code>" (e.g. "3:0x0001").
 	Err string
+	// TextErr is the err: field of the text when the network_error_code
+	// TLV replaced it in Err; "" otherwise (see ErrText).
+	TextErr string
+	// NetworkErr is the network_error_code TLV (0x0423); the zero value
+	// when absent or not 3 bytes.
+	NetworkErr NetworkError
 	// Sub and Dlvrd are the sub: and dlvrd: fields as given.
 	Sub, Dlvrd string
 	// SubmitDate and DoneDate are in UTC; zero when absent or unparseable.
@@ -263,7 +269,11 @@ func ApplyTLVs(r *Receipt, receiptedID string, messageState byte, hasState bool,
 		}
 	}
 	if len(networkErr) == 3 {
+		if r.NetworkErr.IsZero() {
+			r.TextErr = r.Err
+		}
 		r.Err = renderNetworkError(networkErr)
+		r.NetworkErr = NetworkError{Type: networkErr[0], Code: uint16(networkErr[1])<<8 | uint16(networkErr[2])}
 	}
 }
 
@@ -281,4 +291,13 @@ func renderNetworkError(b []byte) string {
 	out = append(out, '0'+t%10, ':', '0', 'x',
 		hexdig[b[1]>>4], hexdig[b[1]&15], hexdig[b[2]>>4], hexdig[b[2]&15])
 	return string(out)
+}
+
+// ErrText is the err: field of the receipt's text, whether or not the
+// network_error_code TLV replaced it in Err.
+func (r *Receipt) ErrText() string {
+	if r.NetworkErr.IsZero() {
+		return r.Err
+	}
+	return r.TextErr
 }

@@ -156,9 +156,9 @@ func TestApplyTLVs(t *testing.T) {
 		{"invalid state ignored", "", 9, true, nil, base},
 		{"zero state without flag ignored", "", 0, false, nil, base},
 		{"network error GSM", "", 5, true, []byte{0x03, 0x00, 0x01},
-			Receipt{ID: "1234567890", State: StateUndeliverable, Stat: "ENROUTE", Err: "3:0x0001"}},
+			Receipt{ID: "1234567890", State: StateUndeliverable, Stat: "ENROUTE", Err: "3:0x0001", TextErr: "000", NetworkErr: NetworkError{Type: 3, Code: 1}}},
 		{"network error big values", "", 8, true, []byte{0xFF, 0xAB, 0xCD},
-			Receipt{ID: "1234567890", State: StateRejected, Stat: "ENROUTE", Err: "255:0xABCD"}},
+			Receipt{ID: "1234567890", State: StateRejected, Stat: "ENROUTE", Err: "255:0xABCD", TextErr: "000", NetworkErr: NetworkError{Type: 255, Code: 0xABCD}}},
 		{"network error wrong length ignored", "", 0, false, []byte{0x03, 0x01}, base},
 	}
 	for _, tc := range tests {

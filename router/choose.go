@@ -36,7 +36,7 @@ import (
 // which allocates.
 func (t *Table) Choose(dest, network, forced string, now time.Time, usable func(op string) bool, tried []string, r float64) (Candidate, error) {
 	var buf [stackCandidates]int32
-	idx := t.collect(buf[:0], dest, network, now)
+	idx := t.collectOpen(buf[:0], dest, network, now) // rows outside their Active window left out
 	if len(idx) == 0 {
 		return Candidate{}, ErrNoRoute
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/smsgate/smsgate/billing"
+	"github.com/smsgate/smsgate/timewin"
 )
 
 // MaxPrefixDigits is the longest route prefix accepted: an E.164 number has
@@ -50,6 +51,10 @@ type Route struct {
 	// CostOnDelivered records the operator cost only for delivered parts
 	// (config cost_on: delivered); false is cost_on: submit.
 	CostOnDelivered bool
+	// Active is the weekly window the row may be chosen in; nil or zero:
+	// always. Choose skips a row outside it (see window.go); Candidates
+	// does not, since it also prices sends made while it was open.
+	Active *timewin.Weekly
 }
 
 // Candidate is one route usable for a destination, as returned by

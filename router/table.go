@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/smsgate/smsgate/billing"
+	"github.com/smsgate/smsgate/timewin"
 )
 
 // Table is an immutable, validated route table. It is safe for concurrent
@@ -32,6 +33,10 @@ type Table struct {
 	nodes    []node
 	networks map[string]span // network → its rows
 	quality  *qualityPolicy  // nil: cost alone ranks (see WithQuality)
+	// winRow[i] is 0 for row i without a window, k+1 for wins[k]; both nil
+	// when no row has one (see window.go).
+	winRow []int32
+	wins   []timewin.Weekly
 }
 
 type span struct{ start, end int32 }
@@ -157,6 +162,7 @@ func NewTable(routes []Route) (*Table, error) {
 	if len(prefixKeys) > 0 {
 		t.buildTrie(0, 0, prefixKeys, prefixRows)
 	}
+	t.indexWindows()
 	return t, nil
 }
 

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/smsgate/smsgate/billing"
+	"github.com/smsgate/smsgate/timewin"
 )
 
 // Config is the whole smsgate.yml. Sections of §2 of the interface are always
@@ -185,6 +186,44 @@ type Operator struct {
 	// DLRLastPartOnly: the operator sends one receipt, for the last part of
 	// a multipart message only; that receipt decides every part. Default false.
 	DLRLastPartOnly bool `yaml:"dlr_last_part_only"`
+	// ErrorMap maps the operator's receipt error codes (the err: field of
+	// the receipt text, or the network_error_code TLV) to our status, an
+	// error reason shown in sms.status, and whether the message is sent
+	// again on the next route. Default none.
+	ErrorMap []ErrorRule `yaml:"error_map"`
+	// Maintenance are windows in which no traffic is sent to the operator
+	// (absolute "FROM/TO" intervals or weekly schedules, see timewin); its
+	// queue is kept and sent afterwards; binds stay up. Default none.
+	Maintenance []timewin.Window `yaml:"maintenance"`
+}
+
+// Statuses an ErrorRule may map a receipt to.
+const (
+	ErrorStatusUndeliverable = "undeliverable"
+	ErrorStatusExpired       = "expired"
+)
+
+// ErrorRule is one entry of an operator's `error_map`: exactly one of Err
+// and NetworkError.
+type ErrorRule struct {
+	// Err is a receipt err: value as the operator writes it (1–16 of
+	// [A-Za-z0-9_.-]); codes of digits only match by value ("012" = "12").
+	Err string `yaml:"err"`
+	// NetworkError is a network_error_code TLV as TYPE:CODE: a network
+	// type name (gsm, ansi136, is95, ansi136cause, is95cause, ansi41, smpp,
+	// smsc) or number, and a code in decimal or 0x hex, e.g. "gsm:0x000B".
+	NetworkError string `yaml:"network_error"`
+	// Status is what a failed receipt with this code means:
+	// undeliverable | expired; "" keeps the receipt's own stat. Default "".
+	Status string `yaml:"status"`
+	// Reason is the error.reason in sms.status when the message ends with
+	// this code: 1–64 of [a-z0-9_]; required.
+	Reason string `yaml:"reason"`
+	// Retry true sends the message again on the next untried route (the
+	// reroute section's machinery and max_attempts) even when reroute.on
+	// does not list the receipt's stat; false never does; absent: reroute.on
+	// decides.
+	Retry *bool `yaml:"retry,omitempty"`
 }
 
 // Route is one entry of `routes`: exactly one of Prefix and MCCMNC.
@@ -212,6 +251,10 @@ type Route struct {
 	// same currency; without it such a route is a configuration error.
 	// Default false.
 	AllowLoss bool `yaml:"allow_loss"`
+	// Active is a weekly schedule ("Mon-Fri 08:00-20:00", time zone last,
+	// default UTC) outside which the route is not chosen. Default "":
+	// always.
+	Active timewin.Weekly `yaml:"active"`
 }
 
 // Account is one entry of `accounts`.

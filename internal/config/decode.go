@@ -17,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/smsgate/smsgate/billing"
+	"github.com/smsgate/smsgate/timewin"
 )
 
 // Error is one problem in a configuration. Load, Parse and Validate return
@@ -527,6 +528,10 @@ func textHint(t reflect.Type) string {
 		return "want N/<duration> with unit h or d, such as 1/14d"
 	case reflect.TypeFor[QuietHours]():
 		return "want HH:MM-HH:MM"
+	case reflect.TypeFor[timewin.Weekly]():
+		return "want a weekly window such as Mon-Fri 08:00-20:00"
+	case reflect.TypeFor[timewin.Window]():
+		return "want a window such as Sun 02:00-04:00 or 2026-12-24T22:00:00Z/2026-12-25T02:00:00Z"
 	}
 	return "invalid value"
 }

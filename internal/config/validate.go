@@ -258,6 +258,7 @@ func (v *validator) operators() {
 		v.oneOf(p+".concat", o.Concat, "udh8", "udh16", "sar", "payload")
 		v.oneOf(p+".dlr_id", o.DLRID, "auto", "hex", "dec")
 		v.oneOf(p+".charge_on", o.ChargeOn, "submit", "delivered")
+		v.errorMap(p, o.ErrorMap)
 	}
 }
 
