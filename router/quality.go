@@ -282,8 +282,11 @@ func (t *Table) chooseByQuality(idx []int32, ok func(op string) bool, network st
 			n++
 		}
 	}
-	if n == 0 {
+	switch n {
+	case 0:
 		return Candidate{}, ErrNoUsableRoute
+	case 1: // nothing to rank or explore
+		return Candidate{Route: t.rows[idx[0]]}, nil
 	}
 	idx = idx[:n]
 	var buf [stackCandidates]float64

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -286,5 +287,75 @@ func TestQualityConcurrent(t *testing.T) {
 	}
 	if total != writers*each {
 		t.Fatalf("%d receipts counted, want %d", total, writers*each)
+	}
+}
+
+// BenchmarkChooseQuality is Choose on a network with two judged routes and
+// one without receipts, quality on (explore 0.02), against the same table
+// without quality.
+func BenchmarkChooseQuality(b *testing.B) {
+	base, err := NewTable([]Route{net("28201", "a", 10000), net("28201", "b", 15000), net("28201", "c", 20000)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	q := NewQuality(time.Hour)
+	for i := range 1000 {
+		q.Observe("a", "28201", i%5 < 2, time.Second, now)
+		q.Observe("b", "28201", i%20 != 0, time.Second, now)
+	}
+	usable := func(string) bool { return true }
+	for _, c := range []struct {
+		name string
+		tb   *Table
+	}{{"off", base}, {"on", base.WithQuality(q, 200, 0.02)}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			r := 0.0
+			for b.Loop() {
+				r += 0.0061
+				if r >= 1 {
+					r -= 1
+				}
+				if _, err := c.tb.Choose("995591234567", "28201", "", now, usable, nil, r); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkChooseQualityManyNetworks chooses among two judged routes on
+// one of 2,000 networks (4,000 tracked pairs), so the statistics are
+// mostly out of cache as they would be in service.
+func BenchmarkChooseQualityManyNetworks(b *testing.B) {
+	const nets = 2000
+	var routes []Route
+	networks := make([]string, nets)
+	q := NewQuality(time.Hour)
+	for i := range networks {
+		networks[i] = strconv.Itoa(20000 + i*3)
+		routes = append(routes, net(networks[i], "a", 10000), net(networks[i], "b", 15000))
+		for j := range 250 {
+			q.Observe("a", networks[i], j%5 < 2, time.Second, now)
+			q.Observe("b", networks[i], j%20 != 0, time.Second, now)
+		}
+	}
+	base, err := NewTable(routes)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		tb   *Table
+	}{{"off", base}, {"on", base.WithQuality(q, 200, 0.02)}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			rng := rand.New(rand.NewPCG(1, 2))
+			for b.Loop() {
+				if _, err := c.tb.Choose("995591234567", networks[rng.IntN(nets)], "", now, nil, nil, rng.Float64()); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

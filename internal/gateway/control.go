@@ -26,6 +26,7 @@ func (g *Gateway) Reload(cfg *config.Config) error {
 	if err != nil {
 		return fmt.Errorf("reload: %w", err)
 	}
+	withQuality(t, cfg, g.tables.Load())
 	rules, err := protect.RulesFromConfig(cfg.Protection)
 	if err == nil {
 		err = g.protect.guard.SetRules(rules)
@@ -83,11 +84,15 @@ type OperatorLive struct {
 	BindSlots int `json:"bind_slots"`
 	// ClusterUp: some instance of the cluster has a bind of it up.
 	ClusterUp bool `json:"cluster_up"`
+	// Quality is the operator's delivery figures per network in the
+	// quality window (absent when the quality section is off).
+	Quality []RouteQualityLive `json:"quality,omitempty"`
 }
 
 // Live reports each operator's binds, window and state (for the page).
 func (g *Gateway) Live() any {
 	out := make([]OperatorLive, 0, len(g.pools))
+	quality := qualityLive(g.tables.Load(), time.Now())
 	for name, p := range g.pools {
 		st := p.Stats()
 		state := "up"
@@ -103,7 +108,7 @@ func (g *Gateway) Live() any {
 		}
 		out = append(out, OperatorLive{Name: name, State: state, BindsUp: st.BindsUp, BindsWanted: st.BindsWanted,
 			InFlight: st.InFlight, WindowCap: st.WindowCap, TPSLimit: st.TPSLimit, TPSRate: st.TPSRate,
-			BindSlots: g.operators[name].binds, ClusterUp: g.operatorUp(name)})
+			BindSlots: g.operators[name].binds, ClusterUp: g.operatorUp(name), Quality: quality[name]})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out

@@ -132,7 +132,11 @@ func New(cfg *config.Config, st *store.Store, o Options) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
+	withQuality(t, cfg, nil)
 	g.tables.Store(t)
+	if o.Registerer != nil {
+		o.Registerer.MustRegister(qualityCollector{g})
+	}
 	g.inbound = &inbound{g: g, ch: make(chan inboundItem, 4*o.InboundBatch)}
 	smppMetrics := smpp.NewMetrics(o.Registerer)
 	for i := range cfg.Operators {

@@ -268,6 +268,7 @@ func (g *Gateway) applyReceipts(ctx context.Context, tx pgx.Tx, rs []parsedRecei
 		}
 		agg := aggregate(mp.PartStates, op != nil && op.lastPartDLR)
 		if agg != mp.State && mp.State.Advances(agg) {
+			observeQuality(t, mp, agg, now) // before reroute: a failed attempt counts against its route
 			if next := g.rerouteTarget(t, mp, agg, stats[id], now); next != "" {
 				// Not final: the whole message goes again on the next route.
 				reroutes = append(reroutes, store.Reroute{ID: id, From: mp.Operator, To: next, Attempt: mp.Attempt, Failed: agg})

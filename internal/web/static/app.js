@@ -68,6 +68,28 @@ function render(doc) {
     const td = el('td'); td.appendChild(spark([hist.sent, hist.deliv], ['#58a6ff', '#3fb950'])); tr.appendChild(td);
     tbody.appendChild(tr);
   }
+  // Quality figures (quality section on): per operator and network, the
+  // final receipts in the rolling window that rank the routes.
+  const qtb = document.querySelector('#quality tbody');
+  qtb.replaceChildren();
+  let qrows = 0;
+  for (const l of (doc.live || [])) {
+    for (const f of (l.quality || [])) {
+      const tr = el('tr', { 'data-operator': l.name, 'data-network': f.network });
+      const cell = (field, text) => tr.appendChild(el('td', { 'data-field': field }, text));
+      cell('operator', l.name);
+      cell('network', f.network || 'unknown');
+      cell('delivered', fmt(f.delivered));
+      cell('failed', fmt(f.failed));
+      cell('delivery_rate', f.delivered + f.failed > 0 ? fmt(100 * f.delivery_rate, 1) + ' %' : '—');
+      cell('receipt_latency', f.delivered + f.failed > 0 ? fmt(f.receipt_latency_seconds, 2) + ' s' : '—');
+      cell('ranked_by', f.judged ? 'cost ÷ rate' : 'cost (too few receipts)');
+      qtb.appendChild(tr);
+      document.getElementById('quality-window').textContent = `(last ${fmt(f.window_seconds)} s)`;
+      qrows++;
+    }
+  }
+  document.getElementById('quality-section').hidden = qrows === 0;
   const btb = document.querySelector('#billing tbody');
   btb.replaceChildren();
   for (const b of (doc.billing || [])) {
