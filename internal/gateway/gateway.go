@@ -100,6 +100,8 @@ type Gateway struct {
 	store   *store.Store
 	metrics *metrics
 	started time.Time
+	// earlyKick wakes earlyMatcher (cap 1).
+	earlyKick chan struct{}
 	// submitLag is the last sampled sms.submit lag of the group (lag.go).
 	submitLag atomic.Int64
 
@@ -125,7 +127,7 @@ type Gateway struct {
 func New(cfg *config.Config, st *store.Store, o Options) (*Gateway, error) {
 	o.Brokers, o.Group, o.SessionTimeout, o.Topics = cfg.Kafka.Brokers, cfg.Kafka.Group, cfg.Kafka.SessionTimeout, cfg.Kafka.Topics
 	o.defaults()
-	g := &Gateway{opts: o, log: o.Logger, store: st, metrics: newMetrics(o.Registerer), started: time.Now(),
+	g := &Gateway{opts: o, log: o.Logger, store: st, metrics: newMetrics(o.Registerer), started: time.Now(), earlyKick: make(chan struct{}, 1),
 		operators: map[string]*operatorRT{}, pools: map[string]*smpp.Pool{}, disp: map[string]*dispatcher{},
 		downSince: map[string]time.Time{}}
 	t, err := buildTables(cfg)
@@ -233,6 +235,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	}
 	goRun(inb, "inbound", g.inbound.run)
 	goRun(house, "housekeeping", g.housekeeping)
+	goRun(house, "early receipts", g.earlyMatcher)
 	goRun(house, "protection", g.protect.run)
 	goRun(house, "networks", g.nets.run)
 	// The leaser outlives the pools at shutdown: it renews while binds

@@ -29,7 +29,6 @@ func (g *Gateway) housekeeping(ctx context.Context) error {
 		n++
 		g.job(ctx, "heartbeat", func() error { return store.Heartbeat(ctx, g.store.Pool, g.opts.InstanceID) })
 		g.job(ctx, "scheduled", g.promoteScheduled)
-		g.job(ctx, "early receipts", g.matchEarly)
 		if n%4 == 0 {
 			g.job(ctx, "orphaned claims", g.recoverOrphans)
 			g.job(ctx, "reroute", g.rerouteDown)
@@ -67,6 +66,39 @@ func (g *Gateway) promoteScheduled() error {
 		}
 	}
 	return nil
+}
+
+// earlyMatcher runs matchEarly when the outcome writer stored parts (a
+// receipt that came before its submit_sm_resp was written may match now)
+// and on every housekeeping tick, at most every earlyMatchGap. Apart from
+// the other jobs, so slow gauges or sweeps never delay a receipt's status.
+func (g *Gateway) earlyMatcher(ctx context.Context) error {
+	tick := time.NewTicker(g.opts.HousekeepingEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		case <-g.earlyKick:
+		}
+		g.job(ctx, "early receipts", g.matchEarly)
+		if !sleepCtx(ctx, earlyMatchGap) {
+			return nil
+		}
+	}
+}
+
+// earlyMatchGap bounds matchEarly to 10 runs a second: with thousands of
+// early receipts waiting, one run costs a probe per receipt.
+const earlyMatchGap = 100 * time.Millisecond
+
+// kickEarlyMatcher asks for a matchEarly run soon.
+func (g *Gateway) kickEarlyMatcher() {
+	select {
+	case g.earlyKick <- struct{}{}:
+	default:
+	}
 }
 
 // matchEarly applies receipts that arrived before their submit_sm_resp

@@ -103,6 +103,7 @@ func (w *outcomeWriter) writeWithRetry(ctx context.Context, batch []*outcome) {
 			}
 			w.g.metrics.dbBatch.WithLabelValues("outcome").Observe(time.Since(start).Seconds())
 			w.g.publisher.kick()
+			w.g.kickEarlyMatcher()
 			return
 		}
 		if ctx.Err() != nil {
