@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/smsgate/smsgate/pkg/smppsim"
+	"github.com/smsgate/smsgate/smpp/coding"
 )
 
 // Three instances (separate processes) share one operator allowing 2 binds
@@ -22,7 +23,9 @@ import (
 // ends with a status, none is sent twice unless unknown, none billed twice.
 func TestClusterThreeInstancesShareBindsAndTPS(t *testing.T) {
 	bin := smsgateBinary(t)
-	e := newEnv(t, []simSpec{{name: "magti", opts: smppsim.Options{}}}, `routes:
+	// Receipts go out on the other bind (the other instance), so each
+	// instance correlates receipts for messages the other one sent.
+	e := newEnv(t, []simSpec{{name: "magti", opts: smppsim.Options{ReceiptOtherBind: true}}}, `routes:
   - {prefix: "995", operator: magti, cost: 0.01, currency: EUR}
 accounts:
   - {name: acme, rates: [{prefix: "995", price: 0.02, currency: EUR}]}
@@ -80,12 +83,13 @@ accounts:
 	t.Logf("aggregate rate over 30 s with three instances: %.1f submit_sm/s (cap 1000)", rate)
 	// Above the cap is a contract breach. Below it only means the
 	// instances were starved of CPU (make test runs packages in parallel on
-	// two cores): the ≤ 1% figure is measured on a quiet machine and
-	// recorded in benchmarks/RESULTS.md; here the shares must merely be used.
+	// two cores): the closeness to the cap is a benchmark figure, recorded
+	// in benchmarks/RESULTS.md. Here both shares must be in use: one slot
+	// holder alone is gated to 500/s, so above 600/s both are sending.
 	if rate > 1010 {
 		t.Errorf("aggregate rate %.1f/s exceeds the 1000/s cap by more than 1%%", rate)
 	}
-	if rate < 900 {
+	if rate < 600 {
 		t.Errorf("aggregate rate %.1f/s: the instances do not use their TPS shares", rate)
 	}
 
@@ -123,6 +127,24 @@ accounts:
 	}
 	if holder == victim {
 		t.Errorf("slot 0 still held by the killed instance %s", victim)
+	}
+
+	// A multipart MO spread over both binds (both instances, after the
+	// takeover) is reassembled once, whole.
+	text := "VOTE 3 — ერთი, ორი, სამი: a reply long enough for several UCS-2 parts, sent across both binds of the cluster 🎉🎉"
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := sim.InjectMO(ctx, smppsim.MO{SystemID: "acme", From: "995599777777", To: "4422", Text: text,
+		Encoding: coding.UCS2, Ref: 91, SpreadBinds: true}); err != nil {
+		t.Fatalf("MO: %v", err)
+	}
+	waitFor(t, 20*time.Second, "the MO on sms.mo", func() bool { return len(moEvents(e)) >= 1 })
+	moParts, err := coding.Split(text, coding.UCS2, coding.SplitOptions{Concat: coding.UDH8})
+	if err != nil || len(moParts) < 2 {
+		t.Fatalf("the MO must need several parts: %d %v", len(moParts), err)
+	}
+	if mo := moEvents(e); len(mo) != 1 || mo[0]["text"] != text || mo[0]["parts"].(float64) != float64(len(moParts)) {
+		t.Errorf("MO across instances: %v", mo)
 	}
 
 	waitAllFinal(t, e, recs, 3*time.Minute, "delivered")
