@@ -26,9 +26,10 @@ const (
 	controlDisabled = "disabled"
 )
 
-// acceptingWork is false while an operator is drained or disabled.
+// acceptingWork is false while an operator is drained or disabled, or in
+// one of its maintenance windows (timewindows.go).
 func (g *Gateway) acceptingWork(op string) bool {
-	return (*g.controls.Load())[op] == ""
+	return (*g.controls.Load())[op] == "" && !g.maintenanceNow(op)
 }
 
 func (g *Gateway) control(op string) string { return (*g.controls.Load())[op] }

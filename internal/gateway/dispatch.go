@@ -283,6 +283,10 @@ func (d *dispatcher) start(ctx context.Context, m *inflightMsg, now time.Time) b
 			detail: "expires_at passed before it could be sent"})
 		return false
 	}
+	if o := d.g.windowHold(m, now); o != nil { // its route's window closed while it was queued
+		d.g.outcomes.send(ctx, o)
+		return false
+	}
 	enc := coding.Encoding(m.c.Encoding)
 	ref := uint16(d.ref.Add(1))
 	parts, err := coding.Split(m.c.Body, enc, coding.SplitOptions{Concat: d.op.concat, GSM7Packed: d.op.gsm7Packed, Ref: ref})

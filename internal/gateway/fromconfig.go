@@ -14,6 +14,7 @@ import (
 	"github.com/smsgate/smsgate/smpp"
 	"github.com/smsgate/smsgate/smpp/coding"
 	"github.com/smsgate/smsgate/smpp/pdu"
+	"github.com/smsgate/smsgate/timewin"
 )
 
 // buildTables turns the reloadable part of a config into runtime tables.
@@ -21,8 +22,13 @@ import (
 func buildTables(cfg *config.Config) (*tables, error) {
 	routes := make([]router.Route, 0, len(cfg.Routes))
 	for _, r := range cfg.Routes {
-		routes = append(routes, router.Route{Prefix: r.Prefix, MCCMNC: r.MCCMNC, Operator: r.Operator, Cost: r.Cost,
-			Currency: r.Currency, Weight: r.Weight, Effective: r.Effective, CostOnDelivered: r.CostOn == "delivered"})
+		rr := router.Route{Prefix: r.Prefix, MCCMNC: r.MCCMNC, Operator: r.Operator, Cost: r.Cost,
+			Currency: r.Currency, Weight: r.Weight, Effective: r.Effective, CostOnDelivered: r.CostOn == "delivered"}
+		if !r.Active.IsZero() {
+			w := r.Active
+			rr.Active = &w
+		}
+		routes = append(routes, rr)
 	}
 	rt, err := router.NewTable(routes)
 	if err != nil {
@@ -41,6 +47,20 @@ func buildTables(cfg *config.Config) (*tables, error) {
 	}
 	if cfg.Numbering != nil {
 		t.defaultCountry = cfg.Numbering.DefaultCountry
+	}
+	t.errorMaps, t.maintenance = map[string]*errorMapRT{}, map[string][]timewin.Window{}
+	for i := range cfg.Operators {
+		o := &cfg.Operators[i]
+		em, err := buildErrorMap(o.ErrorMap)
+		if err != nil {
+			return nil, fmt.Errorf("operator %s: %w", o.Name, err)
+		}
+		if em != nil {
+			t.errorMaps[o.Name] = em
+		}
+		if len(o.Maintenance) > 0 {
+			t.maintenance[o.Name] = o.Maintenance
+		}
 	}
 	if cfg.Marketing.QuietHours.Set {
 		t.quiet = &quietHours{start: cfg.Marketing.QuietHours.Start, end: cfg.Marketing.QuietHours.End}

@@ -249,8 +249,8 @@ func (g *Gateway) rerouteDown() error {
 	for name := range g.pools {
 		g.downMu.Lock()
 		// A drained or disabled operator keeps its queue: it is down on
-		// purpose and comes back with enable.
-		if g.operatorUp(name) || g.control(name) != "" {
+		// purpose and comes back with enable; so does one in maintenance.
+		if g.operatorUp(name) || g.control(name) != "" || t.inMaintenance(name, now) {
 			delete(g.downSince, name)
 			g.downMu.Unlock()
 			continue

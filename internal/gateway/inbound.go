@@ -99,6 +99,7 @@ type parsedReceipt struct {
 	state  store.State // Delivered/Undeliverable/Expired; Submitted for intermediate
 	keys   []string
 	doneAt time.Time
+	sup    *supplierError // its code in the operator's error_map (supplier.go)
 }
 
 func (in *inbound) process(ctx context.Context, batch []inboundItem) error {
@@ -184,6 +185,7 @@ func parseReceipt(it inboundItem) (parsedReceipt, bool) {
 // events. Receipts that match nothing are kept as early receipts (unless
 // fromEarly, when the caller keeps them).
 func (g *Gateway) applyReceipts(ctx context.Context, tx pgx.Tx, rs []parsedReceipt, now time.Time, fromEarly bool) ([]store.OutboxRow, error) {
+	g.mapSupplierErrors(rs)
 	lookups := make([]store.ReceiptLookup, len(rs))
 	for i := range rs {
 		lookups[i] = store.ReceiptLookup{Operator: rs[i].op.name, Keys: rs[i].keys}
@@ -197,6 +199,8 @@ func (g *Gateway) applyReceipts(ctx context.Context, tx pgx.Tx, rs []parsedRecei
 	var ids []string
 	seen := map[string]bool{}
 	stats := map[string]string{} // message → receipt state word of its last receipt here
+	// message → mapped supplier error of its last failed receipt here
+	sups := map[string]*supplierError{}
 	for i := range rs {
 		m, ok := matches[i]
 		if !ok {
@@ -216,6 +220,9 @@ func (g *Gateway) applyReceipts(ctx context.Context, tx pgx.Tx, rs []parsedRecei
 		ups = append(ups, store.PartUpdate{MessageID: m.MessageID, Part: m.Part, Attempt: m.Attempt, State: st,
 			DoneAt: rs[i].doneAt, Err: rs[i].r.Err})
 		stats[m.MessageID] = receiptWord(&rs[i])
+		if rs[i].sup != nil {
+			sups[m.MessageID] = rs[i].sup
+		}
 		if !seen[m.MessageID] {
 			seen[m.MessageID] = true
 			ids = append(ids, m.MessageID)
@@ -248,6 +255,7 @@ func (g *Gateway) applyReceipts(ctx context.Context, tx pgx.Tx, rs []parsedRecei
 	var chStates []int16
 	var chReasons []*string
 	var reroutes []store.Reroute
+	var finals supplierFinals
 	for _, id := range ids {
 		mp, prev := after[id], before[id]
 		if mp == nil || prev == nil {
@@ -269,7 +277,7 @@ func (g *Gateway) applyReceipts(ctx context.Context, tx pgx.Tx, rs []parsedRecei
 		agg := aggregate(mp.PartStates, op != nil && op.lastPartDLR)
 		if agg != mp.State && mp.State.Advances(agg) {
 			observeQuality(t, mp, agg, now) // before reroute: a failed attempt counts against its route
-			if next := g.rerouteTarget(t, mp, agg, stats[id], now); next != "" {
+			if next := g.rerouteTarget(t, mp, agg, stats[id], sups[id], now); next != "" {
 				// Not final: the whole message goes again on the next route.
 				reroutes = append(reroutes, store.Reroute{ID: id, From: mp.Operator, To: next, Attempt: mp.Attempt, Failed: agg})
 				g.metrics.reroutes.WithLabelValues(mp.Operator, stats[id]).Inc()
@@ -282,6 +290,7 @@ func (g *Gateway) applyReceipts(ctx context.Context, tx pgx.Tx, rs []parsedRecei
 			chIDs = append(chIDs, id)
 			chStates = append(chStates, int16(agg))
 			chReasons = append(chReasons, nil)
+			finals.add(id, agg, sups[id])
 		}
 	}
 	if err := b.flush(ctx, tx); err != nil {
@@ -294,6 +303,9 @@ func (g *Gateway) applyReceipts(ctx context.Context, tx pgx.Tx, rs []parsedRecei
 		defer g.notifyDispatchers()
 	}
 	if err := store.SetMessageStates(ctx, tx, chIDs, chStates, chReasons); err != nil {
+		return nil, err
+	}
+	if err := finals.write(ctx, tx); err != nil {
 		return nil, err
 	}
 	if len(chIDs) == 0 {
@@ -560,11 +572,13 @@ func receiptWord(pr *parsedReceipt) string {
 }
 
 // rerouteTarget is the operator a failed message goes to next ("" = the
-// failure is final): its receipt state is listed in reroute.on, it has
-// attempts left, no forced route, and a route whose operator was not tried.
-func (g *Gateway) rerouteTarget(t *tables, mp *store.MessageParts, agg store.State, word string, now time.Time) string {
+// failure is final): its receipt state is listed in reroute.on (or its
+// mapped supplier error says retry, which also overrides reroute.on with
+// retry: false), it has attempts left, no forced route, and a route whose
+// operator was not tried.
+func (g *Gateway) rerouteTarget(t *tables, mp *store.MessageParts, agg store.State, word string, se *supplierError, now time.Time) string {
 	r := t.reroute
-	if r == nil || !agg.Final() || agg == store.Delivered || !r.on[word] || int(mp.Attempt) >= r.maxAttempts || mp.ForcedRoute != "" {
+	if r == nil || !agg.Final() || agg == store.Delivered || !rerouteListed(r, word, se) || int(mp.Attempt) >= r.maxAttempts || mp.ForcedRoute != "" {
 		return ""
 	}
 	tried := append(append([]string{}, mp.Tried...), mp.Operator)
@@ -575,6 +589,11 @@ func (g *Gateway) rerouteTarget(t *tables, mp *store.MessageParts, agg store.Sta
 		c, err = t.routes.Choose(mp.Dest, mp.Network, "", now, func(string) bool { return true }, tried, g.rand())
 	}
 	if err != nil {
+		// Only routes outside their time window are left: the first to
+		// open takes it (the dispatcher holds it until then).
+		if w, _, ok := t.routes.NextOpen(mp.Dest, mp.Network, "", now, tried); ok {
+			return w.Route.Operator
+		}
 		return ""
 	}
 	return c.Route.Operator

@@ -195,11 +195,17 @@ func (g *Gateway) validate(t *tables, rec *kafka.Message, now time.Time) (*store
 		// drained still takes the message; it waits in the queue.
 		c, err = t.routes.Choose(dest, network, sr.Route, now, func(string) bool { return true }, nil, g.rand())
 	}
+	m.Operator = c.Route.Operator
+	if err != nil {
+		// Every route is outside its time window: wait for the first to open.
+		if op, ok := g.waitForWindow(t, m, sr.Route, now); ok {
+			m.Operator, err = op, nil
+		}
+	}
 	if err != nil {
 		m.State, m.ErrorReason, m.ErrorDetail = store.Rejected, "no_route", "no route for "+dest
 		return m, id, nil
 	}
-	m.Operator = c.Route.Operator
 	if m.State != store.Rejected {
 		g.protect.check(m, now)
 	}

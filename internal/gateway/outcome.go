@@ -21,6 +21,12 @@ type outcome struct {
 	code     string
 	detail   string
 	failover bool
+	// deferred: held back by its route's time window before anything was
+	// sent (windowHold): state Queued for deferOp, or Scheduled until
+	// deferUntil; nothing is published.
+	deferred   bool
+	deferOp    string
+	deferUntil time.Time
 }
 
 // outcomeWriter batches dispatch outcomes from every operator into one
@@ -160,6 +166,10 @@ func (w *outcomeWriter) write(ctx context.Context, batch []*outcome) error {
 			op := opCfg[m.operator]
 			attempt := int16(len(m.c.Tried) + 1)
 			ev := statusEvent{ID: m.c.ID, Account: m.c.Account, Operator: m.operator, Network: m.c.Network, Parts: len(m.parts), At: now, Meta: m.c.Meta}
+			if o.deferred {
+				ups = append(ups, store.MessageUpdate{ID: m.c.ID, State: o.state, Operator: o.deferOp, Tried: m.c.Tried, SendAt: o.deferUntil})
+				continue
+			}
 			if o.state == store.Queued && o.failover {
 				tried := append(append([]string{}, m.c.Tried...), m.operator)
 				next := g.nextOperator(t, m, tried, now)

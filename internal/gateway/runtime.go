@@ -8,6 +8,7 @@ import (
 	"github.com/smsgate/smsgate/router"
 	"github.com/smsgate/smsgate/smpp/coding"
 	"github.com/smsgate/smsgate/smpp/pdu"
+	"github.com/smsgate/smsgate/timewin"
 )
 
 // tables is the hot-swappable part of the configuration: routes, rates,
@@ -32,6 +33,10 @@ type tables struct {
 	earlyHold      time.Duration
 	moTimeout      time.Duration
 	reroute        *rerouteRT // nil: off
+	// errorMaps and maintenance are per operator (operators with none are
+	// absent): see supplier.go and timewindows.go.
+	errorMaps   map[string]*errorMapRT
+	maintenance map[string][]timewin.Window
 }
 
 // rerouteRT is the reroute section: receipt states (UNDELIV, REJECTD,

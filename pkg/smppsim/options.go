@@ -136,6 +136,10 @@ type Options struct {
 	// DestStat forces the receipt stat for destinations starting with a key
 	// (longest prefix wins), e.g. {"99577": "UNDELIV"}.
 	DestStat map[string]string
+	// DestErr sets the supplier error of receipts for destinations starting
+	// with a key (longest prefix wins): the text's err: value and/or the
+	// network_error_code TLV, e.g. {"99577": {Err: "012"}}.
+	DestErr map[string]ReceiptError
 	// RedeliverDelay is the wait before resending a receipt answered with a
 	// non-zero deliver_sm_resp status. Default 1s. MaxRedeliveries bounds
 	// the resends (default 3); beyond, the receipt is dropped and counted.
@@ -249,6 +253,11 @@ func (o Options) withDefaults() (Options, error) {
 	for p, st := range o.DestStat {
 		if !validStat(st) {
 			return o, fmt.Errorf("smppsim: DestStat[%q]: unknown stat %q", p, st)
+		}
+	}
+	for p, e := range o.DestErr {
+		if err := e.validate(); err != nil {
+			return o, fmt.Errorf("smppsim: DestErr[%q]: %w", p, err)
 		}
 	}
 	return o, nil

@@ -246,9 +246,13 @@ func (s *Server) newReceipt(sys *system, v *smView, n uint64, respID []byte, sta
 	b = append(b, " stat:"...)
 	b = append(b, stat...)
 	b = append(b, " err:"...)
-	if stat == StatDelivered {
+	re, hasRE := s.receiptErr(v.dest)
+	switch {
+	case hasRE && re.Err != "":
+		b = append(b, re.Err...)
+	case stat == StatDelivered:
 		b = append(b, "000"...)
-	} else {
+	default:
 		b = append(b, "001"...)
 	}
 	b = append(b, " text:"...)
@@ -257,6 +261,9 @@ func (s *Server) newReceipt(sys *system, v *smView, n uint64, respID []byte, sta
 	if s.o.ReceiptTLVs {
 		b = pdu.AppendTLV(b, pdu.TagReceiptedMessageID, append(rid, 0))
 		b = pdu.AppendTLV(b, pdu.TagMessageState, []byte{messageState(stat)})
+	}
+	if hasRE && re.NetworkType != 0 {
+		b = pdu.AppendTLV(b, pdu.TagNetworkErrorCode, []byte{re.NetworkType, byte(re.NetworkCode >> 8), byte(re.NetworkCode)})
 	}
 	return &outPDU{b: pdu.Finish(b, start), kind: outReceipt, sys: sys}
 }
