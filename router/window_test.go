@@ -2,6 +2,7 @@ package router
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -149,5 +150,40 @@ func TestChooseWithWindowsDoesNotAllocate(t *testing.T) {
 		}); n != 0 {
 			t.Errorf("at %s: %.1f allocations", at, n)
 		}
+	}
+}
+
+// BenchmarkChooseWithWindows: route choice when half the routes carry a
+// weekly window in a time zone, at an hour where they are closed (so every
+// decision evaluates windows and falls through to the other rows).
+//
+//	go test -run '^$' -bench ChooseWithWindows ./router/
+func BenchmarkChooseWithWindows(b *testing.B) {
+	w, err := timewin.ParseWeekly("Mon-Fri 08:00-12:00, Mon-Fri 13:00-18:00, Sat 10:00-14:00 Europe/Berlin")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var routes []Route
+	for i := range 10000 {
+		p := fmt.Sprintf("%d", 1000000+i)
+		cheap := eur(p, "cheap", 10000)
+		cheap.Active = &w
+		routes = append(routes, cheap, eur(p, "other", 12000), eur(p, "third", 15000))
+	}
+	tb := mustTable(b, routes...)
+	usable := func(string) bool { return true }
+	at := monNight
+	dests := make([]string, 1024)
+	for i := range dests {
+		dests[i] = fmt.Sprintf("%d%05d", 1000000+i*7, i)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		c, err := tb.Choose(dests[i&1023], "", "", at, usable, nil, 0.5)
+		if err != nil || c.Route.Operator != "other" {
+			b.Fatal(c.Route.Operator, err)
+		}
+		i++
 	}
 }
