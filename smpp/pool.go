@@ -299,6 +299,9 @@ func (p *Pool) unregister(s *Session) {
 	p.changed = make(chan struct{})
 }
 
+// pickRetry is how often a Submit waiting for a usable bind looks again.
+const pickRetry = 50 * time.Millisecond
+
 // pick returns the live transmitting session with the fewest outstanding
 // submits, or nil and a channel closed when the set of sessions changes.
 func (p *Pool) pick() (*Session, <-chan struct{}) {
@@ -307,7 +310,7 @@ func (p *Pool) pick() (*Session, <-chan struct{}) {
 	var best *Session
 	bestN := 0
 	for _, s := range p.tx {
-		if s.notAccepting.Load() {
+		if s.notAccepting.Load() || s.suspect.Load() {
 			continue
 		}
 		if n := s.InFlight(); best == nil || n < bestN {
@@ -338,12 +341,18 @@ func (p *Pool) Submit(ctx context.Context, sm *pdu.SM, done func(Result)) error 
 	for {
 		s, changed := p.pick()
 		if s == nil {
+			// A suspect bind recovers without a change of the set: look
+			// again now and then.
+			t := time.NewTimer(pickRetry)
 			select {
 			case <-changed:
-				continue
+			case <-t.C:
 			case <-ctx.Done():
+				t.Stop()
 				return ctx.Err()
 			}
+			t.Stop()
+			continue
 		}
 		err := s.Submit(ctx, sm, done)
 		if errors.Is(err, ErrClosed) {

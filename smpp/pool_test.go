@@ -346,3 +346,74 @@ func TestPoolExactlyOnce(t *testing.T) {
 	t.Logf("queued %d: responded %d, unknown %d, not sent %d, reconnects %d", queued.Load(),
 		outcomes[Responded].Load(), outcomes[Unknown].Load(), outcomes[NotSent].Load(), p.Stats().Reconnects)
 }
+
+// A bind whose submits time out is not given new ones until the SMSC
+// answers something: on a half-open link (nothing comes back) each
+// RespTimeout would otherwise cost a whole window of unknown outcomes.
+// When the late responses arrive, the same bind takes submits again.
+func TestPoolHoldsSubmitsOnASilentBind(t *testing.T) {
+	f := newFakeSMSC(t)
+	var silent atomic.Bool
+	var swallowed sync.Map // seq → conn, submits left unanswered
+	var submits atomic.Int32
+	silent.Store(true)
+	f.onPDU = func(c *smscConn, fr frame) bool {
+		if fr.h.ID == pdu.SubmitSM {
+			submits.Add(1)
+		}
+		if !silent.Load() {
+			return false
+		}
+		if fr.h.ID == pdu.SubmitSM {
+			swallowed.Store(fr.h.Seq, c)
+		}
+		return true // half-open: neither submit_sm nor enquire_link answered
+	}
+	o := poolOptions(f)
+	o.Session.RespTimeout = 200 * time.Millisecond
+	o.Session.EnquireLinkTimeout = time.Minute // keep the bind: this test is about the pause
+	p := NewPool(o)
+	runPool(t, p)
+	eventually(t, "bound", p.Usable)
+
+	first := make(results, 3)
+	for i := 0; i < 3; i++ {
+		sm := testSM
+		if err := p.Submit(context.Background(), &sm, first.done); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 3; i++ {
+		if r := first.next(t); r.Outcome != Unknown {
+			t.Fatalf("unanswered submit: %v, want unknown", r.Outcome)
+		}
+	}
+	eventually(t, "the bind marked silent", func() bool { return !p.Usable() })
+
+	// A new submit waits instead of going out on the silent bind.
+	later := make(results, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	errc := submitAsync(ctx, p, later)
+	time.Sleep(400 * time.Millisecond) // two RespTimeouts
+	if n := submits.Load(); n != 3 {
+		t.Fatalf("the SMSC got %d submit_sm while the bind was silent, want 3", n)
+	}
+
+	// The SMSC answers the old submits late: the bind is alive, the
+	// waiting submit goes out on it.
+	silent.Store(false)
+	swallowed.Range(func(k, v any) bool {
+		v.(*smscConn).respond(k.(uint32), pdu.StatusOK, "late")
+		return true
+	})
+	if err := <-errc; err != nil {
+		t.Fatalf("Submit: %v", err)
+	}
+	if r := later.next(t); r.Outcome != Responded || r.Status != pdu.StatusOK {
+		t.Fatalf("submit after the SMSC answered again: %v", r.Outcome)
+	}
+	if f.binds.Load() != 1 {
+		t.Errorf("binds: %d, want the same one bind throughout", f.binds.Load())
+	}
+}

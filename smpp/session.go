@@ -44,6 +44,11 @@ type Session struct {
 	readActive   atomic.Bool // set by the reader per PDU, cleared by the writer's tick
 	refreshRead  atomic.Bool // set by the writer's tick: the reader renews its read deadline
 	notAccepting atomic.Bool // mirrors closing, for the Pool's lock-free pick
+	// suspect: a submit went unanswered for RespTimeout and nothing was read
+	// since. The Pool sends nothing new on it until the peer answers (an
+	// enquire_link goes out at once); a half-open link would otherwise eat
+	// a window of submits per RespTimeout, each ending unknown.
+	suspect atomic.Bool
 
 	failOnce, closingOnce, unboundOnce sync.Once
 
@@ -69,6 +74,7 @@ type Session struct {
 	pending2          []queued
 	cbs               []callback
 	lastRead          time.Time
+	suspectAt         time.Time
 }
 
 // Dial connects to o.Addr, binds, and starts the session's reader and

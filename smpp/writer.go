@@ -122,6 +122,12 @@ func (s *Session) onTick(now time.Time) error {
 		cbs = append(cbs, callback{done: e.done, res: Result{Outcome: Unknown, Err: ErrRespTimeout, Latency: mono - e.start}})
 		s.removeLocked(e)
 	}
+	if len(cbs) > 0 && !s.suspect.Load() {
+		s.suspect.Store(true)
+		s.suspectAt = now
+	} else if s.suspect.Load() && s.lastRead.After(s.suspectAt) {
+		s.suspect.Store(false) // the peer spoke again
+	}
 	if s.enquireSeq != 0 {
 		switch {
 		case s.lastRead.After(s.enquireAt):
@@ -132,14 +138,14 @@ func (s *Session) onTick(now time.Time) error {
 			err = ErrEnquireLinkTimeout
 		}
 	}
-	if s.enquireSeq == 0 && err == nil && now.Sub(s.lastRead) >= s.o.EnquireLink && s.err == nil {
+	if s.enquireSeq == 0 && err == nil && s.err == nil && (now.Sub(s.lastRead) >= s.o.EnquireLink || s.suspect.Load()) {
 		s.enquireSeq = s.nextSeqLocked()
 		s.enquireAt = now
 		s.ctrl = pdu.AppendEmpty(s.ctrl, pdu.EnquireLink, 0, s.enquireSeq)
 	}
 	s.mu.Unlock()
 	if len(cbs) > 0 {
-		s.log.Warn("smpp: submit_sm unanswered within resp_timeout: outcome unknown", zap.Int("count", len(cbs)))
+		s.log.Warn("smpp: submit_sm unanswered within resp_timeout: outcome unknown; no new submits on this bind until the SMSC answers", zap.Int("count", len(cbs)))
 	}
 	s.finish(cbs)
 	s.cbs = cbs[:0]
