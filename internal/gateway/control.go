@@ -99,6 +99,8 @@ func (g *Gateway) Live() any {
 		switch {
 		case g.control(name) != "":
 			state = g.control(name)
+		case g.maintenanceNow(name):
+			state = "maintenance"
 		case st.BindsUp == 0 && g.operatorUp(name):
 			state = "peer" // bound through another instance
 		case st.BindsUp == 0:

@@ -229,6 +229,11 @@ func TestOperatorMaintenance(t *testing.T) {
 				t.Errorf("%s published %v during maintenance", r["id"], l["status"])
 			}
 		}
+		for _, o := range e.gw.Live().([]OperatorLive) {
+			if want := map[string]string{"magti": "maintenance", "silknet": "up"}[o.Name]; o.State != want {
+				t.Errorf("status page: %s is %q, want %q", o.Name, o.State, want)
+			}
+		}
 	} else {
 		t.Log("machine too slow to check the queue inside the window")
 	}
