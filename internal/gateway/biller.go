@@ -6,6 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/smsgate/smsgate/billing"
 	"github.com/smsgate/smsgate/internal/store"
 	"github.com/smsgate/smsgate/router"
 )
@@ -19,6 +20,7 @@ type biller struct {
 	counts map[store.AccountMonth]int64
 	added  map[store.AccountMonth]int64
 	rows   []store.LedgerRow
+	costs  []store.LedgerCost
 }
 
 func (g *Gateway) newBiller(ctx context.Context, tx pgx.Tx, t *tables, ids []string, msgs map[string]*store.MessageParts, now time.Time) (*biller, error) {
@@ -43,8 +45,21 @@ func (g *Gateway) newBiller(ctx context.Context, tx pgx.Tx, t *tables, ids []str
 	return b, err
 }
 
-// bill adds a ledger row for part index p (0-based) of mp with status st.
+// bill adds a ledger row for part index p (0-based) of mp with status st:
+// the customer's price (the month's tier counter advances) and the
+// operator cost as the route's cost_on says (delivered: only when st is).
 func (b *biller) bill(mp *store.MessageParts, p int, st store.State) {
+	b.row(mp, p, st, true)
+}
+
+// costOnly adds a price-0 row for part p of a failed attempt whose
+// operator cost applies (cost_on submit) though the customer is not
+// charged for it (charge_on delivered; interface §6, reroute).
+func (b *biller) costOnly(mp *store.MessageParts, p int, st store.State) {
+	b.row(mp, p, st, false)
+}
+
+func (b *biller) row(mp *store.MessageParts, p int, st store.State, charge bool) {
 	acct := b.t.accounts[mp.Account]
 	if acct == nil {
 		return
@@ -54,16 +69,37 @@ func (b *biller) bill(mp *store.MessageParts, p int, st store.State) {
 		return
 	}
 	key := store.AccountMonth{Account: acct.name, Month: monthKey(b.now, acct.loc)}
-	n := b.counts[key] + b.added[key]
-	b.added[key]++
-	cost, costCur, _ := routeCost(b.t, mp.Dest, mp.Network, mp.Operator, mp.PartSubmitted[p])
+	cost, costCur, costOnDeliv := routeCost(b.t, mp.Dest, mp.Network, mp.Operator, mp.PartSubmitted[p])
+	if costOnDeliv && st != store.Delivered {
+		cost = 0
+	}
+	var price billing.Amount
+	if charge {
+		price = rate.PriceFor(b.counts[key] + b.added[key])
+		b.added[key]++
+	} else if cost == 0 {
+		return // nothing to record
+	}
 	b.rows = append(b.rows, store.LedgerRow{MessageID: mp.ID, Part: int16(p + 1), Attempt: mp.Attempt,
 		Account: mp.Account, Operator: mp.Operator, Destination: mp.Dest, CountryPrefix: router.CountryPrefix(mp.Dest), Network: mp.Network,
 		SubmittedAt: mp.PartSubmitted[p], Status: st.String(), Cost: cost, CostCurrency: costCur,
-		Price: rate.PriceFor(n), Currency: rate.Currency, Month: key.Month})
+		Price: price, Currency: rate.Currency, Month: key.Month})
+}
+
+// deliveredCost records the operator cost of a part billed at submit with
+// cost 0 because its route's cost_on is delivered, once it is delivered.
+func (b *biller) deliveredCost(mp *store.MessageParts, p int) {
+	cost, costCur, costOnDeliv := routeCost(b.t, mp.Dest, mp.Network, mp.Operator, mp.PartSubmitted[p])
+	if !costOnDeliv || cost == 0 {
+		return
+	}
+	b.costs = append(b.costs, store.LedgerCost{MessageID: mp.ID, Part: int16(p + 1), Attempt: mp.Attempt, Cost: cost, CostCurrency: costCur})
 }
 
 func (b *biller) flush(ctx context.Context, tx pgx.Tx) error {
+	if err := store.SetLedgerCosts(ctx, tx, b.costs); err != nil {
+		return err
+	}
 	if len(b.rows) == 0 {
 		return nil
 	}

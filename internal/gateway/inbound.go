@@ -272,6 +272,8 @@ func (g *Gateway) applyReceipts(ctx context.Context, tx pgx.Tx, rs []parsedRecei
 			// the SMSC took it.
 			if (op.chargeOnDeliv && cur == store.Delivered) || (!op.chargeOnDeliv && was == store.Unknown) {
 				b.bill(mp, p, cur)
+			} else if !op.chargeOnDeliv && cur == store.Delivered {
+				b.deliveredCost(mp, p) // billed at submit; cost_on delivered adds the cost now
 			}
 		}
 		agg := aggregate(mp.PartStates, op != nil && op.lastPartDLR)
@@ -280,6 +282,16 @@ func (g *Gateway) applyReceipts(ctx context.Context, tx pgx.Tx, rs []parsedRecei
 			if next := g.rerouteTarget(t, mp, agg, stats[id], sups[id], now); next != "" {
 				// Not final: the whole message goes again on the next route.
 				reroutes = append(reroutes, store.Reroute{ID: id, From: mp.Operator, To: next, Attempt: mp.Attempt, Failed: agg})
+				if op != nil && op.chargeOnDeliv {
+					// Not charged, but the operator's cost of the failed
+					// attempt applies (cost_on submit): a price-0 row each.
+					// (charge_on submit rows exist and are refunded.)
+					for p, st := range mp.PartStates {
+						if st != store.Rejected && st != store.Queued {
+							b.costOnly(mp, p, agg)
+						}
+					}
+				}
 				g.metrics.reroutes.WithLabelValues(mp.Operator, stats[id]).Inc()
 				continue
 			}

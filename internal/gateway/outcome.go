@@ -183,7 +183,10 @@ func (w *outcomeWriter) write(ctx context.Context, batch []*outcome) error {
 				continue
 			}
 			acct := t.accounts[m.c.Account]
-			cost, costCur, _ := routeCost(t, m.c.Dest, m.c.Network, m.operator, now)
+			cost, costCur, costOnDeliv := routeCost(t, m.c.Dest, m.c.Network, m.operator, now)
+			if costOnDeliv {
+				cost = 0 // cost_on delivered: recorded by the DELIVRD receipt
+			}
 			rate, hasRate := t.rates.Lookup(m.c.Account, m.c.Dest, m.c.Network, now)
 			var key store.AccountMonth
 			if acct != nil {

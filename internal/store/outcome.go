@@ -332,3 +332,42 @@ func joinComma(ss []string) string {
 	}
 	return string(b)
 }
+
+// LedgerCost is the operator cost of a ledger row known only later (route
+// cost_on delivered, the customer billed at submit).
+type LedgerCost struct {
+	MessageID    string
+	Part         int16
+	Attempt      int16
+	Cost         billing.Amount
+	CostCurrency string
+}
+
+// SetLedgerCosts writes costs onto rows that still have none (so a
+// receipt seen twice adds it once), and adds them to the month aggregates.
+func SetLedgerCosts(ctx context.Context, tx pgx.Tx, cs []LedgerCost) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	ids := make([]string, len(cs))
+	parts := make([]int16, len(cs))
+	atts := make([]int16, len(cs))
+	costs := make([]string, len(cs))
+	curs := make([]string, len(cs))
+	for i, c := range cs {
+		ids[i], parts[i], atts[i], costs[i], curs[i] = c.MessageID, c.Part, c.Attempt, c.Cost.String(), c.CostCurrency
+	}
+	_, err := tx.Exec(ctx, `WITH set AS (
+	UPDATE ledger l SET cost = u.cost, cost_currency = u.cur
+	FROM unnest($1::text[], $2::int2[], $3::int2[], $4::numeric[], $5::text[]) u(id, part, att, cost, cur)
+	WHERE l.message_id = u.id AND l.part = u.part AND l.attempt = u.att AND l.cost = 0
+	RETURNING l.account, l.month, l.operator, l.currency, l.cost, l.cost_currency
+)
+UPDATE billing_month b SET cost = b.cost + s.cost
+FROM (SELECT account, month, operator, currency, sum(cost) AS cost FROM set WHERE cost_currency = currency GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4) s
+WHERE b.account = s.account AND b.month = s.month AND b.operator = s.operator AND b.currency = s.currency`, ids, parts, atts, costs, curs)
+	if err != nil {
+		return fmt.Errorf("ledger costs: %w", err)
+	}
+	return nil
+}
