@@ -21,6 +21,7 @@ func TestRerouteOnUndelivered(t *testing.T) {
 	magti := smppsim.Options{DestStat: map[string]string{"995572": smppsim.StatUndeliv}}
 	e := newEnv(t, twoOperators(magti, silknet), baseRouting+"reroute: {on: [UNDELIV], max_attempts: 2}\n")
 	e.start()
+	e.waitBound("magti", "silknet") // first attempts go to silknet, the cheaper route
 	e.submit(
 		msg("rr1", "995571000001", "rerouted, then delivered"),
 		msg("rr2", "995571000002", strings.Repeat("two parts, rerouted ", 9)),

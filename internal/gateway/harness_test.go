@@ -150,6 +150,19 @@ func (e *env) start() {
 	e.t.Cleanup(e.stop)
 }
 
+// waitBound waits until each named operator has a usable bind.
+func (e *env) waitBound(ops ...string) {
+	e.t.Helper()
+	waitFor(e.t, 15*time.Second, fmt.Sprintf("%v bound", ops), func() bool {
+		for _, op := range ops {
+			if !e.gw.pools[op].Usable() {
+				return false
+			}
+		}
+		return true
+	})
+}
+
 func (e *env) stop() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
