@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/smsgate/smsgate/internal/store"
 	"github.com/smsgate/smsgate/pkg/smppsim"
 )
@@ -61,6 +63,7 @@ func TestSupplierErrorCodes(t *testing.T) {
 		` {network_error: "gsm:0x000B", reason: absent_subscriber_sm, retry: true}, {err: "013", reason: barred, retry: true}]`)
 	withOperatorKeys(e, "magti", `error_map: [{err: "13", status: undeliverable, reason: barred_at_magti}]`)
 	e.start()
+	e.waitBound("magti", "silknet") // first attempts go to silknet, the cheaper route
 	e.submit(
 		msg("se1", "995571000001", "expired by code"),
 		msg("se2", "995572000002", "rerouted by TLV code"),
@@ -99,6 +102,16 @@ func TestSupplierErrorCodes(t *testing.T) {
 			t.Errorf("%s sent %d times, want %d", dest, got, want)
 		}
 	}
+	// Counted per operator and reason; a code no rule names is "unmapped".
+	for _, c := range []struct {
+		op, reason string
+		want       float64
+	}{{"silknet", "absent_subscriber", 1}, {"silknet", "absent_subscriber_sm", 1}, {"silknet", "barred", 1},
+		{"silknet", "unmapped", 1}, {"magti", "barred_at_magti", 1}, {"magti", "unmapped", 0}} {
+		if got := testutil.ToFloat64(e.gw.metrics.supplierErrors.WithLabelValues(c.op, c.reason)); got != c.want {
+			t.Errorf("smsgate_supplier_errors_total{operator=%q,reason=%q} = %v, want %v", c.op, c.reason, got, c.want)
+		}
+	}
 	// The part keeps the supplier's code as received.
 	var perr string
 	if err := e.st.Pool.QueryRow(context.Background(), `SELECT coalesce(err, '') FROM parts WHERE message_id = 'se2' AND attempt = 1`).Scan(&perr); err != nil || perr != "3:0x000B" {
@@ -134,6 +147,7 @@ accounts:
 	}
 	e := newEnv(t, twoOperators(smppsim.Options{}, smppsim.Options{}), routes(fmt.Sprintf(", active: %q", closed)))
 	e.start()
+	e.waitBound("magti", "silknet")
 	e.submit(msg("w1", "995599000001", "cheapest route closed"), msg("w2", "995589000002", "only route closed"))
 	waitAllFinal(t, e, []map[string]any{msg("w1", "", "")}, 30*time.Second, "delivered")
 	if l := e.events.last("w1"); l["operator"] != "silknet" {

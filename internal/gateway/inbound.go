@@ -100,6 +100,8 @@ type parsedReceipt struct {
 	keys   []string
 	doneAt time.Time
 	sup    *supplierError // its code in the operator's error_map (supplier.go)
+	// unmapped: a failed receipt with a code its operator's error_map lacks.
+	unmapped bool
 }
 
 func (in *inbound) process(ctx context.Context, batch []inboundItem) error {
@@ -212,6 +214,12 @@ func (g *Gateway) applyReceipts(ctx context.Context, tx pgx.Tx, rs []parsedRecei
 			continue
 		}
 		g.metrics.receipts.WithLabelValues(rs[i].op.name, "matched").Inc()
+		// Counted once matched: an early receipt is mapped again when it matches.
+		if rs[i].sup != nil {
+			g.metrics.supplierErrors.WithLabelValues(rs[i].op.name, rs[i].sup.rule.reason).Inc()
+		} else if rs[i].unmapped {
+			g.metrics.supplierErrors.WithLabelValues(rs[i].op.name, "unmapped").Inc()
+		}
 		g.metrics.receiptLatency.WithLabelValues(rs[i].op.name).Observe(now.Sub(m.SubmittedAt).Seconds())
 		st := rs[i].state
 		if st == store.Submitted && m.State != store.Unknown {

@@ -31,6 +31,7 @@ type metrics struct {
 	holds            *prometheus.CounterVec // action: released, dropped
 	lossParts        *prometheus.CounterVec // operator
 	reroutes         *prometheus.CounterVec // operator (failed), state (receipt word)
+	supplierErrors   *prometheus.CounterVec // operator, reason (error_map reasons, or "unmapped")
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -83,13 +84,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Billed parts whose operator cost is above the customer price (same currency): sold at a loss."}, []string{"operator"}),
 		reroutes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "smsgate_reroutes_total",
 			Help: "Messages sent again on the next route after a failed receipt (reroute.on)."}, []string{"operator", "state"}),
+		supplierErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "smsgate_supplier_errors_total",
+			Help: "Failed receipts with a supplier error code, by the error_map reason it mapped to (\"unmapped\" when none); operators with an error_map only."}, []string{"operator", "reason"}),
 		holds: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "smsgate_holds_resolved_total",
 			Help: "Held messages released or dropped through the API."}, []string{"action"}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.ingested, m.ingestRetries, m.consumerRestarts, m.dlq, m.submits, m.failovers, m.published, m.dbBatch,
 			m.receipts, m.receiptLatency, m.mo, m.optouts, m.queueDepth, m.dlrTimeouts, m.recovered, m.finals,
-			m.kafkaLag, m.billedParts, m.billedRevenue, m.slotErrors, m.slotsHeld, m.holds, m.lossParts, m.reroutes)
+			m.kafkaLag, m.billedParts, m.billedRevenue, m.slotErrors, m.slotsHeld, m.holds, m.lossParts, m.reroutes, m.supplierErrors)
 	}
 	return m
 }

@@ -117,6 +117,7 @@ func (g *Gateway) mapSupplierErrors(rs []parsedReceipt) {
 		}
 		se := m.lookup(textErr, ne)
 		if se == nil {
+			pr.unmapped = textErr != "" || !ne.IsZero()
 			continue
 		}
 		if se.rule.status != 0 {
