@@ -16,7 +16,8 @@ import (
 
 // The status page in a real browser (Debian chromium driven by npm
 // playwright-core) during a simulated run: the numbers move, match
-// /metrics, no external request is made; a screenshot is kept in
+// /metrics, the route-quality table shows magti's delivery rate as
+// /metrics does, no external request is made; a screenshot is kept in
 // $SMSGATE_ARTIFACTS (default: the test's temp dir).
 func TestStatusPageInBrowser(t *testing.T) {
 	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
@@ -27,7 +28,9 @@ func TestStatusPageInBrowser(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "playwright-core")); err != nil {
 		t.Fatal("npm playwright-core is not installed in test/browser: run scripts/ensure-deps.sh")
 	}
-	e := newEnv(t, twoOperators(smppsim.Options{RespDelay: 2 * time.Millisecond}, smppsim.Options{}), baseRouting)
+	// magti delivers 90%: the page's route-quality table shows it.
+	e := newEnv(t, twoOperators(smppsim.Options{RespDelay: 2 * time.Millisecond, Seed: 1, DeliveredRatio: 0.9, UndelivRatio: 0.1}, smppsim.Options{}),
+		baseRouting+"quality: {window: 1h, min_samples: 20, explore: 0.02}\n")
 	e.cfg.Operators[0].TPS = 100
 	e.start()
 	addr := make(chan string, 1)

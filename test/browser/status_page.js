@@ -1,6 +1,7 @@
 // status_page.js — drives the live status page in Debian's Chromium with
 // playwright-core: loads it, waits until the per-operator counters move,
-// compares them with /metrics, and saves a screenshot.
+// compares them with /metrics (also the route-quality table), and saves a
+// screenshot.
 //   node status_page.js http://127.0.0.1:PORT OUT.png
 // Prints one JSON line with what it saw; exits non-zero on any failure.
 'use strict';
@@ -39,9 +40,19 @@ async function metric(base, name, labels) {
     const m = await metric(base, 'smsgate_dispatch_parts_total', { operator: 'magti', result: 'ok' });
     const shown = await read();
     if (Math.abs(m - shown) > Math.max(50, m * 0.2)) throw new Error(`page shows ${shown}, /metrics says ${m}`);
+    // Route quality: magti's row appears once receipts are in, and its
+    // delivery rate is the one /metrics reports (within the poll lag).
+    const q = page.locator('#quality tbody tr[data-operator="magti"] td[data-field="delivery_rate"]').first();
+    await q.waitFor({ timeout: 15000 });
+    let rateText = await q.innerText();
+    for (let i = 0; i < 20 && !rateText.includes('%'); i++) { await page.waitForTimeout(500); rateText = await q.innerText(); }
+    const pageRate = Number(rateText.replace(/[^0-9.]/g, '')) / 100;
+    const metricRate = await metric(base, 'smsgate_route_delivery_rate', { operator: 'magti' });
+    if (!(pageRate > 0.5 && pageRate <= 1)) throw new Error(`route quality: page shows ${rateText} for magti`);
+    if (Math.abs(pageRate - metricRate) > 0.1) throw new Error(`route quality: page ${pageRate}, /metrics ${metricRate}`);
     if (external.length) throw new Error('external requests: ' + external.join(', '));
     await page.screenshot({ path: shot, fullPage: true });
-    console.log(JSON.stringify({ first, later, shown, metrics: m }));
+    console.log(JSON.stringify({ first, later, shown, metrics: m, quality: { page: pageRate, metrics: metricRate } }));
   } finally {
     await browser.close();
   }
