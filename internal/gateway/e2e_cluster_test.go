@@ -25,7 +25,9 @@ func TestClusterThreeInstancesShareBindsAndTPS(t *testing.T) {
 	bin := smsgateBinary(t)
 	// Receipts go out on the other bind (the other instance), so each
 	// instance correlates receipts for messages the other one sent.
-	e := newEnv(t, []simSpec{{name: "magti", opts: smppsim.Options{ReceiptOtherBind: true}}}, `routes:
+	// Receipts nacked while an instance is killed are redelivered as an
+	// SMSC would, not dropped after the simulator's default 3 tries.
+	e := newEnv(t, []simSpec{{name: "magti", opts: smppsim.Options{ReceiptOtherBind: true, MaxRedeliveries: 1000}}}, `routes:
   - {prefix: "995", operator: magti, cost: 0.01, currency: EUR}
 accounts:
   - {name: acme, rates: [{prefix: "995", price: 0.02, currency: EUR}]}
@@ -43,10 +45,15 @@ accounts:
 	e.submit(recs...)
 
 	procs := map[string]*exec.Cmd{}
+	logDir := t.TempDir()
 	for i := 0; i < 3; i++ {
 		id := fmt.Sprintf("node%d", i)
-		cmd := exec.Command(bin, "run", "-config", cfg, "-log-level", "error", "-instance-id", id)
-		cmd.Stderr = os.Stderr
+		cmd := exec.Command(bin, "run", "-config", cfg, "-log-level", "warn", "-instance-id", id)
+		logf, err := os.Create(filepath.Join(logDir, id+".log"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd.Stdout, cmd.Stderr = logf, logf
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -58,6 +65,13 @@ accounts:
 		}
 		for id, c := range procs {
 			stopOrDump(t, id, c, 30*time.Second)
+		}
+		if t.Failed() { // the instances' own account, for the integrator
+			for i := 0; i < 3; i++ {
+				b, _ := os.ReadFile(filepath.Join(logDir, fmt.Sprintf("node%d.log", i)))
+				lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+				t.Logf("node%d log (last %d of %d lines):\n%s", i, min(40, len(lines)), len(lines), strings.Join(lines[max(0, len(lines)-40):], "\n"))
+			}
 		}
 	})
 	sim := e.sims["magti"]
@@ -170,7 +184,7 @@ func stopOrDump(t *testing.T, name string, c *exec.Cmd, d time.Duration) {
 		return
 	case <-time.After(d):
 	}
-	t.Errorf("%s did not exit within %v of SIGTERM; its goroutines follow on stderr", name, d)
+	t.Errorf("%s did not exit within %v of SIGTERM; its goroutines follow in its output", name, d)
 	_ = c.Process.Signal(syscall.SIGQUIT)
 	select {
 	case <-done:
@@ -221,10 +235,19 @@ func waitAllFinal(t *testing.T, e *env, recs []map[string]any, d time.Duration, 
 					var smsc string
 					_ = e.st.Pool.QueryRow(context.Background(), `SELECT m.state, coalesce((SELECT string_agg(smsc_id, ',') FROM parts p WHERE p.message_id = m.id), '') FROM messages m WHERE id = $1`, r["id"]).Scan(&st, &smsc)
 					_ = e.st.Pool.QueryRow(context.Background(), `SELECT count(*) FROM early_receipts`).Scan(&early)
-					states = append(states, fmt.Sprintf("%s state %d smsc %q (early receipts %d)", r["id"], st, smsc, early))
+					// Is this message's receipt waiting as an early one?
+					var mine string
+					_ = e.st.Pool.QueryRow(context.Background(), `SELECT coalesce(string_agg(format('id %s keys %s orphan %s received %s', id, keys, orphan, received_at), '; '), 'none')
+FROM early_receipts WHERE keys && (SELECT array_agg(smsc_key) FROM parts WHERE message_id = $1)`, r["id"]).Scan(&mine)
+					states = append(states, fmt.Sprintf("%s state %d smsc %q (early receipts %d; its own: %s)", r["id"], st, smsc, early, mine))
 				}
 			}
 			t.Logf("outbox %d; stuck: %v", outbox, states)
+			for name, sim := range e.sims {
+				st := sim.Stats()
+				t.Logf("%s: submits %d, receipts sent %d acked %d nacked %d unacked %d dropped %d", name, st.Submits,
+					st.ReceiptsSent, st.ReceiptsAcked, st.ReceiptsNacked, st.ReceiptsUnacked, st.ReceiptsDropped)
+			}
 			t.Fatalf("ids without a final or unknown status after %v: %v", d, keys)
 		}
 		time.Sleep(250 * time.Millisecond)
