@@ -3,8 +3,6 @@ package web
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -53,17 +51,8 @@ func (f *fakeControl) HoldAction(_ context.Context, id, action string) error {
 
 func do(t *testing.T, method, url, token string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest(method, url, nil)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	resp, body := request(t, method, url, token)
+	return resp.StatusCode, body
 }
 
 // The operator API of interface §6: bearer token (401 without, 403 wrong),

@@ -26,7 +26,14 @@ func newTestServer(t *testing.T, o Options) *httptest.Server {
 
 func get(t *testing.T, url, token string) (*http.Response, string) {
 	t.Helper()
-	req, _ := http.NewRequest("GET", url, nil)
+	return request(t, "GET", url, token)
+}
+
+// request sends an empty-bodied request with an optional bearer token and
+// returns the response with its body read.
+func request(t *testing.T, method, url, token string) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, nil)
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
