@@ -69,8 +69,11 @@ accounts:
 		if t.Failed() { // the instances' own account, for the integrator
 			for i := 0; i < 3; i++ {
 				b, _ := os.ReadFile(filepath.Join(logDir, fmt.Sprintf("node%d.log", i)))
-				lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-				t.Logf("node%d log (last %d of %d lines):\n%s", i, min(40, len(lines)), len(lines), strings.Join(lines[max(0, len(lines)-40):], "\n"))
+				logLines, stacks := splitLogAndStacks(string(b))
+				t.Logf("node%d log (last %d of %d lines):\n%s", i, min(30, len(logLines)), len(logLines), strings.Join(logLines[max(0, len(logLines)-30):], "\n"))
+				if stacks != "" {
+					t.Logf("node%d goroutines in smsgate code:\n%s", i, stacks)
+				}
 			}
 		}
 	})
@@ -99,11 +102,11 @@ accounts:
 	// instances were starved of CPU (make test runs packages in parallel on
 	// two cores): the closeness to the cap is a benchmark figure, recorded
 	// in benchmarks/RESULTS.md. Here both shares must be in use: one slot
-	// holder alone is gated to 500/s, so above 600/s both are sending.
+	// holder alone is gated to 500/s, so above 510/s both are sending.
 	if rate > 1010 {
 		t.Errorf("aggregate rate %.1f/s exceeds the 1000/s cap by more than 1%%", rate)
 	}
-	if rate < 600 {
+	if rate < 510 {
 		t.Errorf("aggregate rate %.1f/s: the instances do not use their TPS shares", rate)
 	}
 
@@ -166,6 +169,34 @@ accounts:
 	if peak := sim.Stats().Systems["acme"].Peak; peak > 2 {
 		t.Errorf("the simulator saw %d concurrent binds; the contract allows 2", peak)
 	}
+}
+
+// splitLogAndStacks separates a process's JSON log lines from a SIGQUIT
+// goroutine dump, keeping of the dump only the goroutines with smsgate
+// frames (their header and those frames).
+func splitLogAndStacks(out string) (logLines []string, stacks string) {
+	var b strings.Builder
+	var header string
+	var frames []string
+	flush := func() {
+		if header != "" && len(frames) > 0 {
+			b.WriteString(header + "\n  " + strings.Join(frames, "\n  ") + "\n")
+		}
+		header, frames = "", nil
+	}
+	for _, l := range strings.Split(out, "\n") {
+		switch {
+		case strings.HasPrefix(l, "{"):
+			logLines = append(logLines, l)
+		case strings.HasPrefix(l, "goroutine "):
+			flush()
+			header = l
+		case header != "" && strings.Contains(l, "smsgate/smsgate/") && !strings.HasPrefix(l, "\t"):
+			frames = append(frames, strings.TrimSpace(l))
+		}
+	}
+	flush()
+	return logLines, b.String()
 }
 
 // stopOrDump waits for a process sent SIGTERM; one still running after d

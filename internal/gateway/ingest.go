@@ -400,6 +400,25 @@ const (
 
 var errIngestStalled = errors.New("kafka consumer made no progress while records were waiting")
 
+// readerCloseTimeout bounds kafka-go's Reader.Close, which leaves the
+// consumer group and can wait on a JoinGroup in a rebalance for good (two
+// instances stopping at once); shutdown and a consumer rebuild must not.
+// Nothing is lost by not waiting: offsets are committed per batch.
+const readerCloseTimeout = 5 * time.Second
+
+func (g *Gateway) closeReader(r *kafka.Reader) {
+	done := make(chan struct{})
+	go func() { // ends when Close returns; may outlive consume when Close hangs
+		_ = r.Close()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(readerCloseTimeout):
+		g.log.Warn("kafka consumer did not close within the timeout; going on without it", zap.Duration("timeout", readerCloseTimeout))
+	}
+}
+
 // consume runs one kafka-go consumer until ctx ends (nil) or it fails.
 func (g *Gateway) consume(ctx context.Context) error {
 	var kafkaErrors atomic.Int64
@@ -428,7 +447,7 @@ func (g *Gateway) consume(ctx context.Context) error {
 			errLog(msg, args...)
 		}),
 	})
-	defer r.Close()
+	defer g.closeReader(r)
 
 	recs := make(chan kafka.Message, g.opts.IngestBatch)
 	fetchErr := make(chan error, 1)
