@@ -327,37 +327,9 @@ func (t *Table) collect(buf []int32, dest, network string, at time.Time) []int32
 	}
 	now := instantOf(at)
 	n0 := len(buf)
-	if network != "" {
-		if sp, ok := t.networks[network]; ok {
-			if buf = t.appendLatest(buf, sp, now); len(buf) > n0 {
-				return t.sortByCost(buf, n0)
-			}
-		}
-	}
-	if len(dest) > 0 && dest[0] == '+' {
-		dest = dest[1:]
-	}
-	var matches [MaxPrefixDigits]span
-	found := 0
-	n := int32(0)
-	for i := 0; i < len(dest) && i < MaxPrefixDigits; i++ {
-		d := dest[i] - '0'
-		if d > 9 {
-			break
-		}
-		nd := &t.nodes[n]
-		bit := uint16(1) << d
-		if nd.mask&bit == 0 {
-			break
-		}
-		n = nd.first + int32(bits.OnesCount16(nd.mask&(bit-1)))
-		if sp := t.nodes[n].rows; sp.end > sp.start {
-			matches[found] = sp
-			found++
-		}
-	}
-	for k := found - 1; k >= 0; k-- {
-		if buf = t.appendLatest(buf, matches[k], now); len(buf) > n0 {
+	var spans [MaxPrefixDigits + 1]span
+	for _, sp := range spans[:t.keySpans(&spans, dest, network)] {
+		if buf = t.appendLatest(buf, sp, now); len(buf) > n0 {
 			return t.sortByCost(buf, n0)
 		}
 	}
