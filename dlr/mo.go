@@ -78,6 +78,11 @@ type MO struct {
 	// GroupKey names the stored parts to remove with Reassembler.Done once
 	// the message is published; "" for a single-part message.
 	GroupKey string `json:"-"`
+	// Ref is the concatenation reference (0 for a single part) and
+	// FirstReceived when its first part arrived: with the addresses they
+	// identify a message delivered again.
+	Ref           uint16    `json:"-"`
+	FirstReceived time.Time `json:"-"`
 }
 
 // Store keeps the parts of multipart messages until they are complete or
@@ -137,7 +142,7 @@ func NewReassembler(store Store, timeout time.Duration, opts ReassemblerOptions)
 // Done, so that a crash in between republishes rather than loses it.
 func (r *Reassembler) Add(ctx context.Context, p MOPart) (*MO, error) {
 	if p.Total <= 1 {
-		m := &MO{Operator: p.Operator, From: p.From, To: p.To, Text: p.Text, Parts: 1, ReceivedAt: p.Received}
+		m := &MO{Operator: p.Operator, From: p.From, To: p.To, Text: p.Text, Parts: 1, ReceivedAt: p.Received, FirstReceived: p.Received}
 		m.Keyword = Keyword(m.Text, r.keywords)
 		return m, nil
 	}
@@ -199,7 +204,7 @@ func (r *Reassembler) join(parts []MOPart) MO {
 	slices.SortStableFunc(parts, func(a, b MOPart) int { return int(a.Seq) - int(b.Seq) })
 	first := parts[0]
 	total := int(first.Total)
-	m := MO{Operator: first.Operator, From: first.From, To: first.To, Parts: total, GroupKey: GroupKey(first)}
+	m := MO{Operator: first.Operator, From: first.From, To: first.To, Parts: total, GroupKey: GroupKey(first), Ref: first.Ref}
 	var text strings.Builder
 	next := 1 // the lowest sequence number not yet seen
 	for i, p := range parts {
@@ -216,6 +221,9 @@ func (r *Reassembler) join(parts []MOPart) MO {
 		text.WriteString(p.Text)
 		if p.Received.After(m.ReceivedAt) {
 			m.ReceivedAt = p.Received
+		}
+		if m.FirstReceived.IsZero() || p.Received.Before(m.FirstReceived) {
+			m.FirstReceived = p.Received
 		}
 	}
 	for ; next <= total; next++ {

@@ -141,7 +141,7 @@ func (s *Session) onSubmitResp(h pdu.Header, body []byte, truncated bool) bool {
 	s.removeLocked(e)
 	s.mu.Unlock()
 
-	r := Result{Outcome: Responded, Status: h.Status, Latency: now - start}
+	r := Result{Outcome: Responded, Status: h.Status, Latency: now - start, Bind: s.o.BindIndex, Seq: h.Seq}
 	if truncated {
 		r.Err = fmt.Errorf("smpp: submit_sm_resp: %w", pdu.ErrTooLarge)
 	} else if len(body) > 0 {
@@ -182,7 +182,7 @@ func (s *Session) onNack(h pdu.Header) bool {
 	done, start := e.done, e.start
 	s.removeLocked(e)
 	s.mu.Unlock()
-	s.resolved(done, Result{Outcome: Responded, Status: h.Status, Nack: true, Latency: now - start})
+	s.resolved(done, Result{Outcome: Responded, Status: h.Status, Nack: true, Latency: now - start, Bind: s.o.BindIndex, Seq: h.Seq})
 	return true
 }
 

@@ -49,6 +49,10 @@ type Result struct {
 	Err error
 	// Latency from Submit queuing the PDU to its resolution.
 	Latency time.Duration
+	// Bind is the index of the bind it went out on and Seq its sequence
+	// number there (for tracing a message).
+	Bind int
+	Seq  uint32
 }
 
 // Accepted reports whether the SMSC accepted the message.

@@ -370,7 +370,7 @@ func (s *Session) teardown() {
 	s.pending = s.pending[:0]
 	cbs := s.cbs[:0]
 	for e := s.head; e != nil; e = s.head {
-		r := Result{Outcome: Unknown, Err: err, Latency: now - e.start}
+		r := Result{Outcome: Unknown, Err: err, Latency: now - e.start, Bind: s.o.BindIndex, Seq: e.seq}
 		if e.notSent {
 			r.Outcome = NotSent
 		}

@@ -167,7 +167,10 @@ func TestSubmitResponses(t *testing.T) {
 			fr := c.expectID(t, pdu.SubmitSM)
 			tc.answer(c, fr.h.Seq)
 			got := r.next(t)
-			got.Latency = 0
+			if got.Seq != fr.h.Seq {
+				t.Errorf("result seq %d, want the submit_sm's %d", got.Seq, fr.h.Seq)
+			}
+			got.Latency, got.Seq = 0, 0
 			if got != tc.want {
 				t.Errorf("result %+v, want %+v", got, tc.want)
 			}

@@ -119,7 +119,7 @@ func (s *Session) onTick(now time.Time) error {
 	var err error
 	s.mu.Lock()
 	for e := s.head; e != nil && mono-e.start >= s.o.RespTimeout; e = s.head {
-		cbs = append(cbs, callback{done: e.done, res: Result{Outcome: Unknown, Err: ErrRespTimeout, Latency: mono - e.start}})
+		cbs = append(cbs, callback{done: e.done, res: Result{Outcome: Unknown, Err: ErrRespTimeout, Latency: mono - e.start, Bind: s.o.BindIndex, Seq: e.seq}})
 		s.removeLocked(e)
 	}
 	if len(cbs) > 0 && !s.suspect.Load() {

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -310,49 +311,22 @@ func injectSampleMO(ctx context.Context, sim *smppsim.Server, log *zap.Logger) {
 }
 
 func printProgress(ctx context.Context, st *store.Store, elapsed time.Duration, produced int) {
-	rows, err := st.Pool.Query(ctx, `SELECT coalesce(operator, '-'), state, count(*) FROM messages GROUP BY 1, 2 ORDER BY 1, 2`)
+	per, err := store.CountByOperator(ctx, st.Pool)
 	if err != nil {
 		return
 	}
-	defer rows.Close()
-	type counts struct{ queued, sent, delivered, failed, rejected int64 }
-	per := map[string]*counts{}
-	var names []string
-	for rows.Next() {
-		var op string
-		var s store.State
-		var n int64
-		if rows.Scan(&op, &s, &n) != nil {
-			return
-		}
-		c := per[op]
-		if c == nil {
-			c = &counts{}
-			per[op] = c
-			names = append(names, op)
-		}
-		switch s {
-		case store.Queued, store.Scheduled, store.Sending, store.Held:
-			c.queued += n
-		case store.Submitted, store.Unknown:
-			c.sent += n
-		case store.Delivered:
-			c.sent += n
-			c.delivered += n
-		case store.Undeliverable, store.Expired:
-			c.sent += n
-			c.failed += n
-		case store.Rejected:
-			c.rejected += n
-		}
+	names := make([]string, 0, len(per))
+	for n := range per {
+		names = append(names, n)
 	}
+	sort.Strings(names)
 	var mo int64
 	_ = st.Pool.QueryRow(ctx, `SELECT count(*) FROM mo`).Scan(&mo)
 	fmt.Printf("[%5.0fs] produced %d, MO received %d\n", elapsed.Seconds(), produced, mo)
 	for _, n := range names {
 		c := per[n]
-		fmt.Printf("    %-9s queued %6d  sent %6d  delivered %6d  failed %5d  rejected %5d  (%.0f sent/s)\n",
-			n, c.queued, c.sent, c.delivered, c.failed, c.rejected, float64(c.sent)/max(elapsed.Seconds(), 1))
+		fmt.Printf("    %-9s waiting %6d  sent %6d  delivered %6d  failed %5d  rejected %5d  (%.0f sent/s)\n",
+			n, c.Waiting, c.Sent, c.Delivered, c.Failed, c.Rejected, float64(c.Sent)/max(elapsed.Seconds(), 1))
 	}
 }
 

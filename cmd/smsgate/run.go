@@ -51,7 +51,7 @@ func runGateway(ctx context.Context, args []string) error {
 // serve runs the gateway and its HTTP server until ctx ends. reg may be nil
 // (a fresh registry with Go and process collectors is made).
 func serve(ctx context.Context, cfg *config.Config, path string, log *zap.Logger, reg *prometheus.Registry, instanceID string) error {
-	st, err := store.Open(ctx, cfg.Postgres.DSN, 16)
+	st, err := store.Open(ctx, cfg.Postgres.DSN, int32(cfg.Postgres.MaxConns))
 	if err != nil {
 		return err
 	}

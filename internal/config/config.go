@@ -56,6 +56,8 @@ type Config struct {
 	Quality *Quality `yaml:"quality,omitempty"`
 	// Protection guards against fraud and abuse (§6); nil = off.
 	Protection *Protection `yaml:"protection,omitempty"`
+	// Retention says how long journal rows are kept.
+	Retention Retention `yaml:"retention"`
 
 	// lines maps key paths to the line they were read from, so Validate can
 	// point at the file. Nil for a Config built in code.
@@ -92,6 +94,24 @@ type Postgres struct {
 	// DSN is the connection string (URL or key=value form); required. Its
 	// password is a secret: redacted when printed, never in errors.
 	DSN string `yaml:"dsn"`
+	// MaxConns is the connection pool's size, 4–1000. Default 16: the
+	// journal lanes hold at most three at a time, the rest serve leases,
+	// parked rows, housekeeping and the API.
+	MaxConns int `yaml:"max_conns"`
+}
+
+// Retention is the `retention` section: how long journal rows are kept.
+// Rows leave in whole daily partitions (messages in generations of
+// settings.msg_gen_days), so a row is kept at least this long and at most
+// one partition longer.
+type Retention struct {
+	// Messages covers messages, attempts' receipts and MO, and is the
+	// window in which a repeated id is recognised as a duplicate. Default
+	// 30d.
+	Messages time.Duration `yaml:"messages"`
+	// Ledger covers the billing ledger (attempt rows and charges). Default
+	// 400d; at least Messages.
+	Ledger time.Duration `yaml:"ledger"`
 }
 
 // HTTP is the `http` section.

@@ -45,6 +45,9 @@ const (
 	DefaultHoldFor           = 30 * time.Minute
 	DefaultLoopMax           = 30
 	DefaultLoopPer           = 30 * time.Second
+	DefaultMaxConns          = 16
+	DefaultRetentionMessages = 30 * 24 * time.Hour
+	DefaultRetentionLedger   = 400 * 24 * time.Hour
 )
 
 // prefiller is implemented by the types whose fields have defaults. The
@@ -101,6 +104,9 @@ func (c *Config) prefill() {
 	setDur(&c.DLR.EarlyHold, DefaultEarlyHold)
 	setInt(&c.Limits.MaxParts, DefaultMaxParts)
 	setInt(&c.Limits.MaxBytes, DefaultMaxBytes)
+	setInt(&c.Postgres.MaxConns, DefaultMaxConns)
+	setDur(&c.Retention.Messages, DefaultRetentionMessages)
+	setDur(&c.Retention.Ledger, DefaultRetentionLedger)
 }
 
 func (o *Operator) prefill() {

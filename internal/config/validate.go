@@ -41,6 +41,7 @@ func (c *Config) Validate() error {
 	v.reroute()
 	v.quality()
 	v.protection()
+	v.retention()
 	return errors.Join(v.errs...)
 }
 
@@ -175,6 +176,7 @@ func (v *validator) kafka() {
 
 func (v *validator) postgres() {
 	dsn := v.c.Postgres.DSN
+	v.between("postgres.max_conns", v.c.Postgres.MaxConns, 4, 1000)
 	if !v.required("postgres.dsn", dsn) {
 		return
 	}
@@ -183,6 +185,19 @@ func (v *validator) postgres() {
 		if u, err := url.Parse(dsn); err != nil || u.Host == "" && !strings.Contains(dsn, "host=") {
 			v.add("postgres.dsn", "not a valid postgres:// URL (value not shown)")
 		}
+	}
+}
+
+func (v *validator) retention() {
+	r := v.c.Retention
+	if r.Messages < 24*time.Hour {
+		v.add("retention.messages", "must be at least 1d (rows leave in whole days), not %s", r.Messages)
+	}
+	if r.Ledger < r.Messages {
+		v.add("retention.ledger", "must be at least retention.messages (%s), not %s", r.Messages, r.Ledger)
+	}
+	if r.Messages < v.c.DLR.Timeout {
+		v.add("retention.messages", "must be at least dlr.timeout (%s): receipts of older parts could not be matched", v.c.DLR.Timeout)
 	}
 }
 

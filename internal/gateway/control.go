@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/smsgate/smsgate/internal/config"
+	"github.com/smsgate/smsgate/internal/policy"
 	"github.com/smsgate/smsgate/protect"
 )
 
@@ -22,11 +23,11 @@ func (g *Gateway) Reload(cfg *config.Config) error {
 			return fmt.Errorf("reload: route %s names operator %q, which is not running (adding operators needs a restart)", r.Prefix+r.MCCMNC, r.Operator)
 		}
 	}
-	t, err := buildTables(cfg)
+	t, err := policy.Build(cfg)
 	if err != nil {
 		return fmt.Errorf("reload: %w", err)
 	}
-	withQuality(t, cfg, g.tables.Load())
+	t.WithQuality(cfg, g.tables.Load())
 	rules, err := protect.RulesFromConfig(cfg.Protection)
 	if err == nil {
 		err = g.protect.guard.SetRules(rules)
@@ -35,12 +36,13 @@ func (g *Gateway) Reload(cfg *config.Config) error {
 		return fmt.Errorf("reload: %w", err)
 	}
 	g.tables.Store(t)
-	g.notifyDispatchers()
+	g.dispatch.KickUnpark()
 	return nil
 }
 
-// Ready reports whether Postgres and Kafka answer and at least one bind is
-// up (for /readyz).
+// Ready reports whether Postgres and Kafka answer, at least one bind is up,
+// and no stage is stalled (work waiting, no progress for StallAfter) — for
+// /readyz, with the reason.
 func (g *Gateway) Ready(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
@@ -49,7 +51,7 @@ func (g *Gateway) Ready(ctx context.Context) error {
 	}
 	var d net.Dialer
 	var kerr error = errors.New("no brokers configured")
-	for _, b := range g.opts.Brokers {
+	for _, b := range g.cfg.Kafka.Brokers {
 		c, err := d.DialContext(ctx, "tcp", b)
 		if err == nil {
 			c.Close()
@@ -61,8 +63,15 @@ func (g *Gateway) Ready(ctx context.Context) error {
 	if kerr != nil {
 		return fmt.Errorf("kafka: %w", kerr)
 	}
+	if st := g.health.Stalled(g.opts.StallAfter); len(st) > 0 {
+		msg := fmt.Sprintf("stage %s has made no progress since %s", st[0].Stage, st[0].Since.UTC().Format(time.RFC3339))
+		if st[0].Reason != "" {
+			msg += ": " + st[0].Reason
+		}
+		return errors.New(msg)
+	}
 	for name := range g.pools {
-		if g.operatorUp(name) {
+		if g.dispatch.ClusterUp(name) {
 			return nil
 		}
 	}
@@ -101,7 +110,7 @@ func (g *Gateway) Live() any {
 			state = g.control(name)
 		case g.maintenanceNow(name):
 			state = "maintenance"
-		case st.BindsUp == 0 && g.operatorUp(name):
+		case st.BindsUp == 0 && g.dispatch.ClusterUp(name):
 			state = "peer" // bound through another instance
 		case st.BindsUp == 0:
 			state = "down"
@@ -110,7 +119,7 @@ func (g *Gateway) Live() any {
 		}
 		out = append(out, OperatorLive{Name: name, State: state, BindsUp: st.BindsUp, BindsWanted: st.BindsWanted,
 			InFlight: st.InFlight, WindowCap: st.WindowCap, TPSLimit: st.TPSLimit, TPSRate: st.TPSRate,
-			BindSlots: g.operators[name].binds, ClusterUp: g.operatorUp(name), Quality: quality[name]})
+			BindSlots: g.operators[name].Binds, ClusterUp: g.dispatch.ClusterUp(name), Quality: quality[name]})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out

@@ -7,16 +7,19 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.uber.org/zap"
 
+	"github.com/smsgate/smsgate/internal/message"
 	"github.com/smsgate/smsgate/internal/store"
 	"github.com/smsgate/smsgate/internal/web"
 )
 
 // Operator controls, shared by the cluster through Postgres
 // (operator_controls) and read by every instance on each lease round:
-//   - drained: claims stop, in-flight work finishes, the queue stays; new
-//     messages route as if the operator were down (and wait for it when it
-//     is their only route).
+//   - drained: journaling stops, in-flight work finishes, the queue is
+//     parked and waits; new messages route as if the operator were down
+//     (and wait for it, parked, when it is their only route).
 //   - disabled: drained, and its binds close (the slot leaser holds none).
 //   - enabled: the row is gone.
 var errBadRequest = web.ErrBadRequest
@@ -25,12 +28,6 @@ const (
 	controlDrained  = "drained"
 	controlDisabled = "disabled"
 )
-
-// acceptingWork is false while an operator is drained or disabled, or in
-// one of its maintenance windows (timewindows.go).
-func (g *Gateway) acceptingWork(op string) bool {
-	return (*g.controls.Load())[op] == "" && !g.maintenanceNow(op)
-}
 
 func (g *Gateway) control(op string) string { return (*g.controls.Load())[op] }
 
@@ -43,9 +40,8 @@ func (g *Gateway) refreshControls(ctx context.Context) error {
 	old := g.controls.Swap(&c)
 	for op := range g.pools {
 		if (*old)[op] != c[op] {
-			g.log.Info("operator control changed")
-			g.notifyDispatchers()
-			break
+			g.log.Info("operator control changed", zap.String("operator", op), zap.String("state", c[op]))
+			g.dispatch.KickUnpark()
 		}
 	}
 	return nil
@@ -89,25 +85,35 @@ func (g *Gateway) HoldAction(ctx context.Context, id, action string) error {
 		}
 		if err == nil {
 			g.metrics.holds.WithLabelValues("released").Inc()
-			g.notifyDispatchers()
+			g.dispatch.KickUnpark()
 		}
 		return err
 	case "drop":
+		var ev message.Event
+		var batch int64
+		lane := g.opts.InstanceID + "/control"
 		err := pgx.BeginFunc(ctx, g.store.Pool, func(tx pgx.Tx) error {
-			account, parts, reason, meta, err := store.DropHold(ctx, tx, id)
+			if err := store.RegisterLane(ctx, tx, lane, g.opts.InstanceID, "control"); err != nil {
+				return err
+			}
+			var err error
+			if batch, err = store.BeginBatch(ctx, tx, lane, g.publisher.Watermark(lane)); err != nil {
+				return err
+			}
+			d, err := store.DropHold(ctx, tx, batch, id)
 			if err != nil {
 				return err
 			}
-			ev := statusEvent{ID: id, Account: account, Status: "rejected", Reason: reason, Detail: "dropped from hold",
-				Parts: int(parts), At: time.Now(), Meta: meta}
-			return store.InsertOutbox(ctx, tx, []store.OutboxRow{{Topic: store.TopicStatus, Key: id, Payload: ev.appendJSON(nil)}})
+			ev = message.Event{ID: id, Account: d.Account, Status: "rejected", Reason: d.Reason, Detail: "dropped from hold",
+				Parts: int(d.Parts), At: time.Now(), Meta: d.Meta}
+			return nil
 		})
 		if errors.Is(err, store.ErrNotHeld) {
 			return fmt.Errorf("message %q: %w", id, web.ErrNotFound)
 		}
 		if err == nil {
 			g.metrics.holds.WithLabelValues("dropped").Inc()
-			g.publisher.kick()
+			g.publisher.Enqueue(lane, batch, []*kgo.Record{g.topics.Status(&ev)})
 		}
 		return err
 	}

@@ -257,23 +257,19 @@ func waitAllFinal(t *testing.T, e *env, recs []map[string]any, d time.Duration, 
 				keys = append(keys, fmt.Sprintf("%s:%d", k, v))
 			}
 			sort.Strings(keys)
-			var outbox int
-			_ = e.st.Pool.QueryRow(context.Background(), `SELECT count(*) FROM outbox`).Scan(&outbox)
 			var states []string
 			for _, r := range recs {
 				if l := e.events.last(r["id"].(string)); l != nil && l["status"] == "submitted" && len(states) < 5 {
-					var st, early int
-					var smsc string
-					_ = e.st.Pool.QueryRow(context.Background(), `SELECT m.state, coalesce((SELECT string_agg(smsc_id, ',') FROM parts p WHERE p.message_id = m.id), '') FROM messages m WHERE id = $1`, r["id"]).Scan(&st, &smsc)
+					var early int
 					_ = e.st.Pool.QueryRow(context.Background(), `SELECT count(*) FROM early_receipts`).Scan(&early)
 					// Is this message's receipt waiting as an early one?
 					var mine string
 					_ = e.st.Pool.QueryRow(context.Background(), `SELECT coalesce(string_agg(format('id %s keys %s orphan %s received %s', id, keys, orphan, received_at), '; '), 'none')
-FROM early_receipts WHERE keys && (SELECT array_agg(smsc_key) FROM parts WHERE message_id = $1)`, r["id"]).Scan(&mine)
-					states = append(states, fmt.Sprintf("%s state %d smsc %q (early receipts %d; its own: %s)", r["id"], st, smsc, early, mine))
+FROM early_receipts WHERE keys && (SELECT array_agg(smsc_key) FROM attempts WHERE message_id = $1)`, r["id"]).Scan(&mine)
+					states = append(states, fmt.Sprintf("%s %s (early receipts %d; its own: %s)", r["id"], e.dbState(r["id"].(string)), early, mine))
 				}
 			}
-			t.Logf("outbox %d; stuck: %v", outbox, states)
+			t.Logf("stuck: %v", states)
 			for name, sim := range e.sims {
 				st := sim.Stats()
 				t.Logf("%s: submits %d, receipts sent %d acked %d nacked %d unacked %d dropped %d", name, st.Submits,

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -11,8 +12,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/smsgate/smsgate/pkg/smppsim"
 )
@@ -111,7 +110,7 @@ accounts:
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("import: %v\n%s", err, out)
 	}
-	waitFor(t, 10*time.Second, "ported number applied", func() bool { return e.gw.nets.network("995591111111") == "28202" })
+	waitFor(t, 10*time.Second, "ported number applied", func() bool { return e.gw.nets.Network("995591111111") == "28202" })
 	e.submit(msg("p1", "995591111111", "ported to silknet"))
 	waitFor(t, 30*time.Second, "p1", func() bool { l := e.events.last("p1"); return l != nil && l["status"] == "delivered" })
 	check("p1", "silknet", "28202")
@@ -138,10 +137,10 @@ accounts:
 		}
 		return true
 	})
-	if n := testutil.ToFloat64(e.gw.metrics.lossParts.WithLabelValues("magti")); n != 3 {
+	if n := e.metric("smsgate_billing_loss_parts_total", map[string]string{"operator": "magti"}); n != 3 {
 		t.Errorf("loss-making parts through magti: %v, want 3", n)
 	}
-	if n := testutil.ToFloat64(e.gw.metrics.lossParts.WithLabelValues("silknet")); n != 0 {
+	if n := e.metric("smsgate_billing_loss_parts_total", map[string]string{"operator": "silknet"}); n != 0 {
 		t.Errorf("silknet parts counted as losses: %v", n)
 	}
 }

@@ -70,7 +70,7 @@ func TestQualityRoutingMovesTrafficWithinOneWindow(t *testing.T) {
 		e := qualityEnv(t, fmt.Sprintf("quality: {window: %s, min_samples: 20, explore: 0.02}\n", window))
 		e.start()
 		waitFor(t, 15*time.Second, "bound", func() bool { return e.gw.pools["magti"].Usable() && e.gw.pools["silknet"].Usable() })
-		q := e.gw.tables.Load().routes.Quality()
+		q := e.gw.tables.Load().Routes.Quality()
 		if q == nil {
 			t.Fatal("quality section on, but no statistics attached to the routes")
 		}
@@ -143,7 +143,7 @@ func TestQualityRoutingMovesTrafficWithinOneWindow(t *testing.T) {
 		if ops := operatorsOf(e, append(w1, w2...)); ops["magti"] != 140 {
 			t.Errorf("quality off: %v, want all 140 on magti (cost alone)", ops)
 		}
-		if e.gw.tables.Load().routes.Quality() != nil {
+		if e.gw.tables.Load().Routes.Quality() != nil {
 			t.Error("quality off, but statistics attached")
 		}
 		if n, err := testutil.GatherAndCount(e.reg, "smsgate_route_delivery_rate"); err != nil || n != 0 {

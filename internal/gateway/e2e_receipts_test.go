@@ -90,11 +90,11 @@ func TestQuietHours(t *testing.T) {
 	}
 	var state int16
 	var sendAt time.Time
-	if err := e.st.Pool.QueryRow(context.Background(), `SELECT state, send_at FROM messages WHERE id = 'qm'`).Scan(&state, &sendAt); err != nil {
+	if err := e.st.Pool.QueryRow(context.Background(), `SELECT state, due FROM messages WHERE id = 'qm'`).Scan(&state, &sendAt); err != nil {
 		t.Fatal(err)
 	}
 	if state != 9 || sendAt.In(tbilisi).Format("15:04") != end.Format("15:04") {
-		t.Errorf("deferred message: state %d send_at %s, want scheduled until %s", state, sendAt.In(tbilisi), end.Format("15:04"))
+		t.Errorf("deferred message: state %d due %s, want scheduled until %s", state, sendAt.In(tbilisi), end.Format("15:04"))
 	}
 }
 

@@ -36,7 +36,7 @@ func TestRerouteOnUndelivered(t *testing.T) {
 			}
 			var early, orphan int
 			_ = e.st.Pool.QueryRow(context.Background(), `SELECT count(*), count(*) FILTER (WHERE orphan) FROM early_receipts`).Scan(&early, &orphan)
-			rows, _ := e.st.Pool.Query(context.Background(), `SELECT message_id, part, attempt, operator, coalesce(smsc_id,''), state FROM parts`)
+			rows, _ := e.st.Pool.Query(context.Background(), `SELECT message_id, part, attempt, operator, convert_from(coalesce(smsc_id, ''), 'UTF8'), state FROM attempts`)
 			for rows.Next() {
 				var id, op, smsc string
 				var p, a, st int

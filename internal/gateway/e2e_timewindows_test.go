@@ -7,9 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/smsgate/smsgate/internal/store"
+	"github.com/smsgate/smsgate/internal/message"
 	"github.com/smsgate/smsgate/pkg/smppsim"
 )
 
@@ -108,14 +107,14 @@ func TestSupplierErrorCodes(t *testing.T) {
 		want       float64
 	}{{"silknet", "absent_subscriber", 1}, {"silknet", "absent_subscriber_sm", 1}, {"silknet", "barred", 1},
 		{"silknet", "unmapped", 1}, {"magti", "barred_at_magti", 1}, {"magti", "unmapped", 0}} {
-		if got := testutil.ToFloat64(e.gw.metrics.supplierErrors.WithLabelValues(c.op, c.reason)); got != c.want {
+		if got := e.metric("smsgate_supplier_errors_total", map[string]string{"operator": c.op, "reason": c.reason}); got != c.want {
 			t.Errorf("smsgate_supplier_errors_total{operator=%q,reason=%q} = %v, want %v", c.op, c.reason, got, c.want)
 		}
 	}
-	// The part keeps the supplier's code as received.
+	// The receipt keeps the supplier's code as received.
 	var perr string
-	if err := e.st.Pool.QueryRow(context.Background(), `SELECT coalesce(err, '') FROM parts WHERE message_id = 'se2' AND attempt = 1`).Scan(&perr); err != nil || perr != "3:0x000B" {
-		t.Errorf("se2 attempt 1 part err %q (%v), want 3:0x000B", perr, err)
+	if err := e.st.Pool.QueryRow(context.Background(), `SELECT coalesce(err, '') FROM receipts WHERE message_id = 'se2' AND attempt = 1`).Scan(&perr); err != nil || perr != "3:0x000B" {
+		t.Errorf("se2 attempt 1 receipt err %q (%v), want 3:0x000B", perr, err)
 	}
 }
 
@@ -162,11 +161,11 @@ accounts:
 	var st int16
 	var op string
 	var sendAt time.Time
-	if err := e.st.Pool.QueryRow(ctx, `SELECT state, operator, send_at FROM messages WHERE id = 'w2'`).Scan(&st, &op, &sendAt); err != nil {
+	if err := e.st.Pool.QueryRow(ctx, `SELECT state, operator, due FROM messages WHERE id = 'w2'`).Scan(&st, &op, &sendAt); err != nil {
 		t.Fatal(err)
 	}
-	if store.State(st) != store.Scheduled || op != "magti" || !sendAt.Equal(opens) {
-		t.Errorf("w2: state %s operator %s send_at %s; want scheduled for magti at %s", store.State(st), op, sendAt.UTC(), opens)
+	if message.State(st) != message.Scheduled || op != "magti" || !sendAt.Equal(opens) {
+		t.Errorf("w2: state %s operator %s send_at %s; want scheduled for magti at %s", message.State(st), op, sendAt.UTC(), opens)
 	}
 	if l := e.events.last("w2"); l != nil {
 		t.Errorf("w2 published %v while waiting, want nothing", e.events.statuses("w2"))
@@ -188,7 +187,7 @@ accounts:
 	e.submit(msg("w3", "995589000003", "queued, then closed"))
 	waitFor(t, 10*time.Second, "w3 queued for magti", func() bool {
 		var n int
-		_ = e.st.Pool.QueryRow(ctx, `SELECT count(*) FROM messages WHERE id = 'w3' AND state = 0 AND operator = 'magti'`).Scan(&n)
+		_ = e.st.Pool.QueryRow(ctx, `SELECT count(*) FROM messages WHERE id = 'w3' AND state = 0 AND due IS NOT NULL AND operator = 'magti'`).Scan(&n)
 		return n == 1
 	})
 	e.cfg = e.parse(e.yaml) // closed again
@@ -200,7 +199,7 @@ accounts:
 	}
 	waitFor(t, 10*time.Second, "w3 held back until the window opens", func() bool {
 		var n int
-		_ = e.st.Pool.QueryRow(ctx, `SELECT count(*) FROM messages WHERE id = 'w3' AND state = 9 AND operator = 'magti' AND send_at = $1`, opens).Scan(&n)
+		_ = e.st.Pool.QueryRow(ctx, `SELECT count(*) FROM messages WHERE id = 'w3' AND state = 9 AND operator = 'magti' AND due = $1`, opens).Scan(&n)
 		return n == 1
 	})
 	time.Sleep(time.Second)
@@ -232,7 +231,7 @@ func TestOperatorMaintenance(t *testing.T) {
 	waitFor(t, 10*time.Second, "magti bound", func() bool { return e.sims["magti"].Stats().BindsCurrent > 0 })
 	if time.Now().Before(end.Add(-2 * time.Second)) {
 		var queued int
-		if err := e.st.Pool.QueryRow(context.Background(), `SELECT count(*) FROM messages WHERE operator = 'magti' AND state = 0`).Scan(&queued); err != nil {
+		if err := e.st.Pool.QueryRow(context.Background(), `SELECT count(*) FROM messages WHERE operator = 'magti' AND state = 0 AND due IS NOT NULL`).Scan(&queued); err != nil {
 			t.Fatal(err)
 		}
 		if queued != len(recs) {

@@ -1,8 +1,9 @@
-// Package gateway is the pipeline that joins Kafka, Postgres and the SMPP
-// binds: ingest (sms.submit → Postgres), one dispatcher per operator
-// (Postgres → binds), the outcome writer (results → Postgres + ledger +
-// outbox), the inbound processor (receipts and MO → Postgres + outbox), the
-// publisher (outbox → sms.status / sms.mo) and housekeeping.
+// Package gateway wires the pipeline's stages together: ingest
+// (sms.submit → operator queues, or parked, rejected, DLQ), dispatch
+// (journal → binds → outcomes), receipts (deliver_sm → receipts, MO), the
+// event publisher, housekeeping and recovery. It owns the goroutines'
+// start and shutdown order and the cluster-wide operator controls; the
+// stages own their work.
 package gateway
 
 import (
@@ -18,70 +19,54 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 
 	"github.com/smsgate/smsgate/internal/config"
+	"github.com/smsgate/smsgate/internal/correlate"
+	"github.com/smsgate/smsgate/internal/dispatch"
+	"github.com/smsgate/smsgate/internal/events"
+	"github.com/smsgate/smsgate/internal/health"
+	"github.com/smsgate/smsgate/internal/ingest"
+	"github.com/smsgate/smsgate/internal/journal"
+	"github.com/smsgate/smsgate/internal/message"
+	"github.com/smsgate/smsgate/internal/policy"
+	"github.com/smsgate/smsgate/internal/receipts"
 	"github.com/smsgate/smsgate/internal/store"
 	"github.com/smsgate/smsgate/smpp"
 )
 
 // Options tune the pipeline. Zero values take the documented defaults.
 type Options struct {
-	// InstanceID names this process in Postgres claims; default host-random.
+	// InstanceID names this process in Postgres (lanes, bind slots);
+	// default host-random.
 	InstanceID string
-	// IngestBatch records per ingest transaction (default 2000) and how long
-	// a batch waits to fill (IngestLinger, default 5ms).
-	IngestBatch  int
-	IngestLinger time.Duration
-	// ClaimBatch is the most messages one claim takes (default 500).
-	ClaimBatch int
-	// OutcomeBatch / OutcomeLinger: outcomes per transaction (default 2000, 5ms).
-	OutcomeBatch  int
-	OutcomeLinger time.Duration
-	// InboundBatch / InboundLinger: deliver_sm per transaction (default 1000, 5ms).
-	InboundBatch  int
-	InboundLinger time.Duration
-	// PublishBatch: outbox rows per Kafka produce (default 5000).
-	PublishBatch int
-	// OutcomeWriters is how many outcome transactions run at once (default 2).
-	OutcomeWriters int
 	// HousekeepingEvery is the base period of timers (default 500ms).
 	HousekeepingEvery time.Duration
-	// OrphanAfter: claims of an instance silent this long are recovered (default 15s).
+	// OrphanAfter: an instance silent this long is dead; its journal is
+	// repaired (default 15s).
 	OrphanAfter time.Duration
-	Logger      *zap.Logger
-	Registerer  prometheus.Registerer
-
-	// Filled from the config by New.
-	Brokers        []string
-	Group          string
-	SessionTimeout time.Duration
-	Topics         config.Topics
+	// StallAfter: a stage with work waiting and no progress this long
+	// makes /readyz not ready (default 30s).
+	StallAfter time.Duration
+	Logger     *zap.Logger
+	Registerer prometheus.Registerer
+	// Stage knobs (zero: the stages' defaults).
+	Ingest   ingest.Options
+	Dispatch dispatch.Options
+	Receipts receipts.Options
 }
 
 func (o *Options) defaults() {
-	def := func(v *int, d int) {
-		if *v <= 0 {
-			*v = d
-		}
+	if o.HousekeepingEvery <= 0 {
+		o.HousekeepingEvery = 500 * time.Millisecond
 	}
-	defD := func(v *time.Duration, d time.Duration) {
-		if *v <= 0 {
-			*v = d
-		}
+	if o.OrphanAfter <= 0 {
+		o.OrphanAfter = 15 * time.Second
 	}
-	def(&o.IngestBatch, 2000)
-	def(&o.ClaimBatch, 500)
-	def(&o.OutcomeBatch, 2000)
-	def(&o.InboundBatch, 1000)
-	def(&o.PublishBatch, 5000)
-	def(&o.OutcomeWriters, 2)
-	defD(&o.IngestLinger, 5*time.Millisecond)
-	defD(&o.OutcomeLinger, 5*time.Millisecond)
-	defD(&o.InboundLinger, 5*time.Millisecond)
-	defD(&o.HousekeepingEvery, 500*time.Millisecond)
-	defD(&o.OrphanAfter, 15*time.Second)
+	if o.StallAfter <= 0 {
+		o.StallAfter = 30 * time.Second
+	}
 	if o.InstanceID == "" {
 		host, _ := os.Hostname()
 		var b [4]byte
@@ -96,113 +81,124 @@ func (o *Options) defaults() {
 // Gateway is the running pipeline.
 type Gateway struct {
 	opts    Options
+	cfg     *config.Config
 	log     *zap.Logger
 	store   *store.Store
 	metrics *metrics
 	started time.Time
-	// earlyKick wakes earlyMatcher (cap 1).
-	earlyKick chan struct{}
+	health  *health.Registry
 	// submitLag is the last sampled sms.submit lag of the group (lag.go).
 	submitLag atomic.Int64
 
-	tables    atomic.Pointer[tables]
-	operators map[string]*operatorRT
+	tables    atomic.Pointer[policy.Tables]
+	operators map[string]*policy.Operator
 	pools     map[string]*smpp.Pool
-	disp      map[string]*dispatcher
-	outcomes  *outcomeWriter
-	inbound   *inbound
-	publisher *publisher
-	dlqWriter *kafka.Writer
+	index     *correlate.Index
+	topics    events.Topics
+	producer  *kgo.Client
+	publisher *journal.Publisher
+	ingest    *ingest.Stage
+	dispatch  *dispatch.Stage
+	receipts  *receipts.Stage
 
-	slots    *slotLeaser
 	controls atomic.Pointer[map[string]string] // operator → drained | disabled
 	protect  *protection
 	nets     *networks // nil without numbering
-
-	downMu    sync.Mutex
-	downSince map[string]time.Time
 }
 
 // New builds the pipeline from a validated config.
 func New(cfg *config.Config, st *store.Store, o Options) (*Gateway, error) {
-	o.Brokers, o.Group, o.SessionTimeout, o.Topics = cfg.Kafka.Brokers, cfg.Kafka.Group, cfg.Kafka.SessionTimeout, cfg.Kafka.Topics
 	o.defaults()
-	g := &Gateway{opts: o, log: o.Logger, store: st, metrics: newMetrics(o.Registerer), started: time.Now(), earlyKick: make(chan struct{}, 1),
-		operators: map[string]*operatorRT{}, pools: map[string]*smpp.Pool{}, disp: map[string]*dispatcher{},
-		downSince: map[string]time.Time{}}
-	t, err := buildTables(cfg)
+	g := &Gateway{opts: o, cfg: cfg, log: o.Logger, store: st, metrics: newMetrics(o.Registerer), started: time.Now(),
+		health: health.NewRegistry(), operators: map[string]*policy.Operator{}, pools: map[string]*smpp.Pool{},
+		topics: events.Topics{StatusTopic: cfg.Kafka.Topics.Status, MOTopic: cfg.Kafka.Topics.MO}}
+	t, err := policy.Build(cfg)
 	if err != nil {
 		return nil, err
 	}
-	withQuality(t, cfg, nil)
+	t.WithQuality(cfg, nil)
 	g.tables.Store(t)
-	if o.Registerer != nil {
-		o.Registerer.MustRegister(qualityCollector{g})
-	}
-	g.inbound = &inbound{g: g, ch: make(chan inboundItem, 4*o.InboundBatch)}
-	smppMetrics := smpp.NewMetrics(o.Registerer)
-	for i := range cfg.Operators {
-		oc := &cfg.Operators[i]
-		rt, err := operatorFromConfig(oc)
-		if err != nil {
-			return nil, err
-		}
-		g.operators[rt.name] = rt
-		pool := smpp.NewPool(poolOptions(oc, rt, g.inbound, o.Logger, smppMetrics))
-		g.pools[rt.name] = pool
-		g.disp[rt.name] = newDispatcher(g, rt, pool)
-	}
 	noControls := map[string]string{}
 	g.controls.Store(&noControls)
+	if o.Registerer != nil {
+		o.Registerer.MustRegister(qualityCollector{g}, stallCollector{g})
+	}
 	if g.protect, err = newProtection(g, cfg, o.Registerer); err != nil {
 		return nil, err
 	}
 	if g.nets, err = newNetworks(g, cfg, o.Registerer); err != nil {
 		return nil, err
 	}
-	g.slots = newSlotLeaser(g)
-	g.outcomes = newOutcomeWriter(g, o.OutcomeBatch) // small: outcomes waiting here are what a crash turns into unknown
-	g.publisher = &publisher{g: g, wake: make(chan struct{}, 1),
-		status: newWriter(o.Brokers, o.Topics.Status), mo: newWriter(o.Brokers, o.Topics.MO)}
-	g.dlqWriter = newWriter(o.Brokers, o.Topics.DLQ)
+	g.producer, err = kgo.NewClient(
+		kgo.SeedBrokers(cfg.Kafka.Brokers...),
+		kgo.RequiredAcks(kgo.AllISRAcks()),
+		kgo.AllowAutoTopicCreation(),
+		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)),
+		kgo.ProducerBatchMaxBytes(16<<20),
+		kgo.MaxBufferedRecords(200000),
+		kgo.RecordDeliveryTimeout(60*time.Second),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("kafka producer: %w", err)
+	}
+	g.index = correlate.New(500000, 10*time.Minute)
+	jm := journal.NewMetrics(o.Registerer)
+	lastPart := g.lastPartOnly
+	var rcv *receipts.Stage
+	g.publisher = journal.NewPublisher(journal.PublisherOptions{Producer: g.producer, Pool: st.Pool,
+		Republish: func(ctx context.Context, batches []int64) ([]*kgo.Record, error) {
+			return events.Republish(ctx, st.Pool, g.topics, lastPart, batches)
+		},
+		OnPublished: func(lane string, batch int64) { rcv.Published(lane, batch) },
+		Progress:    g.health.Stage("publish"), Logger: o.Logger, Metrics: journal.NewPublisherMetrics(o.Registerer)})
+
+	ro := o.Receipts
+	ro.InstanceID, ro.Logger = o.InstanceID, o.Logger
+	var dsp *dispatch.Stage
+	rcv = receipts.New(ro, receipts.Deps{Store: st, Tables: g.tables.Load, Operators: g.operators, Index: g.index, Topics: g.topics,
+		Publisher: g.publisher, Guard: g.protect.guard, Usable: g.Usable, Reparked: func() { dsp.KickUnpark() },
+		Networks: g.nets.networkFunc(), Health: g.health, Registry: o.Registerer, Journal: jm})
+	g.receipts = rcv
+	smppMetrics := smpp.NewMetrics(o.Registerer)
+	for i := range cfg.Operators {
+		oc := &cfg.Operators[i]
+		pol, err := policy.OperatorFromConfig(oc)
+		if err != nil {
+			return nil, err
+		}
+		g.operators[pol.Name] = pol
+		g.pools[pol.Name] = smpp.NewPool(poolOptions(oc, rcv.HandlerFor(pol), o.Logger, smppMetrics))
+	}
+	do := o.Dispatch
+	do.InstanceID, do.Logger = o.InstanceID, o.Logger
+	do.OnPoison = g.poisoned
+	do.OnLeaseRound = func(ctx context.Context) {
+		if err := g.refreshControls(ctx); err != nil && ctx.Err() == nil {
+			g.log.Warn("operator controls not read", zap.Error(err))
+		}
+	}
+	dsp = dispatch.New(do, dispatch.Deps{Store: st, Tables: g.tables.Load, Operators: g.operators, Pools: g.pools, Controls: g,
+		Index: g.index, Topics: g.topics, Publisher: g.publisher, Health: g.health, Registry: o.Registerer, Journal: jm})
+	g.dispatch = dsp
+
+	io := o.Ingest
+	io.Brokers, io.Group, io.SessionTimeout = cfg.Kafka.Brokers, cfg.Kafka.Group, cfg.Kafka.SessionTimeout
+	io.Topic, io.DLQTopic, io.StatusTopic = cfg.Kafka.Topics.Submit, cfg.Kafka.Topics.DLQ, cfg.Kafka.Topics.Status
+	io.Logger, io.Metrics = o.Logger, ingest.NewMetrics(o.Registerer)
+	var nets ingest.Networks
+	if g.nets != nil {
+		nets = g.nets
+	}
+	g.ingest = ingest.New(io, g.tables.Load, dsp, dsp, g.producer, nets, g.protect.guard, g, g.health.Stage("ingest"))
 	return g, nil
 }
 
-// newWriter is a kafka-go writer set up for durability and low latency:
-// RequiredAcks all, a short BatchTimeout (the 1 s default stalls every
-// small write), keys hashed so one message's events share a partition.
-func newWriter(brokers []string, topic string) *kafka.Writer {
-	return &kafka.Writer{
-		Addr:                   kafka.TCP(brokers...),
-		Topic:                  topic,
-		Balancer:               &kafka.Hash{},
-		RequiredAcks:           kafka.RequireAll,
-		BatchTimeout:           2 * time.Millisecond,
-		BatchSize:              5000,
-		BatchBytes:             16 << 20,
-		WriteTimeout:           10 * time.Second,
-		ReadTimeout:            10 * time.Second,
-		MaxAttempts:            3,
-		AllowAutoTopicCreation: true,
-	}
-}
-
-// Run runs the pipeline until ctx ends, then shuts down in the order of
-// docs/DESIGN.md: stop reading Kafka → stop claiming → drain windows and
-// unbind → write the last outcomes → publish the last events.
+// Run runs the pipeline until ctx ends, then shuts down in this order:
+// stop reading Kafka → stop journaling and sending (what was not sent is
+// parked) → drain windows and unbind → write the last outcomes and
+// receipts → hand back bind slots → publish the last events.
 func (g *Gateway) Run(ctx context.Context) error {
-	if err := store.Heartbeat(ctx, g.store.Pool, g.opts.InstanceID); err != nil {
-		return err
-	}
-	// Before ingest: a blocked number or a held range must apply to the
-	// first record read, and drained operators to the first claim.
-	if err := g.protect.load(ctx); err != nil {
-		return err
-	}
-	if err := g.nets.load(ctx); err != nil {
-		return err
-	}
-	if err := g.refreshControls(ctx); err != nil {
+	if err := g.startup(ctx); err != nil {
 		return err
 	}
 	type stage struct {
@@ -214,7 +210,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 		c, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		return &stage{ctx: c, cancel: cancel}
 	}
-	ingest, claim, pools, lease, collect, inb, writer, house, pub := newStage(), newStage(), newStage(), newStage(), newStage(), newStage(), newStage(), newStage(), newStage()
+	ingestS, dispatchS, poolsS, inboundS, leaseS, houseS, pubS := newStage(), newStage(), newStage(), newStage(), newStage(), newStage(), newStage()
 	errc := make(chan error, 64)
 	goRun := func(s *stage, name string, f func(context.Context) error) {
 		s.wg.Add(1)
@@ -225,30 +221,20 @@ func (g *Gateway) Run(ctx context.Context) error {
 			}
 		}()
 	}
-	goRun(pub, "publisher", g.publisher.run)
-	// Two writers: one Postgres backend uses one core, and the outcome
-	// transaction is the pipeline's bottleneck. Batches never share a
-	// message, and the rows both may lock (tier counters, month
-	// aggregates) are locked in key order.
-	for i := 0; i < g.opts.OutcomeWriters; i++ {
-		goRun(writer, "outcome writer", g.outcomes.run)
-	}
-	goRun(inb, "inbound", g.inbound.run)
-	goRun(house, "housekeeping", g.housekeeping)
-	goRun(house, "early receipts", g.earlyMatcher)
-	goRun(house, "protection", g.protect.run)
-	goRun(house, "networks", g.nets.run)
+	poolsDone := make(chan struct{})
+	goRun(pubS, "publisher", g.publisher.Run)
+	goRun(inboundS, "receipts", g.receipts.Run)
+	goRun(dispatchS, "dispatch", func(c context.Context) error { return g.dispatch.Run(c, poolsDone) })
 	// The leaser outlives the pools at shutdown: it renews while binds
 	// drain and hands the slots back once they are closed.
-	goRun(lease, "bind slots", g.slots.run)
+	goRun(leaseS, "bind slots", g.dispatch.Slots().Run)
 	for name, p := range g.pools {
-		goRun(pools, "operator "+name, p.Run)
+		goRun(poolsS, "operator "+name, p.Run)
 	}
-	for name, d := range g.disp {
-		goRun(collect, "collector "+name, d.collect)
-		goRun(claim, "dispatcher "+name, d.run)
-	}
-	goRun(ingest, "ingest", g.ingestLoop)
+	goRun(houseS, "housekeeping", g.housekeeping)
+	goRun(houseS, "protection", g.protect.run)
+	goRun(houseS, "networks", g.nets.run)
+	goRun(ingestS, "ingest", g.ingest.Run)
 
 	var runErr error
 	select {
@@ -257,55 +243,97 @@ func (g *Gateway) Run(ctx context.Context) error {
 		g.log.Error("pipeline component failed; shutting down", zap.Error(runErr))
 	}
 	g.log.Info("shutting down")
-	for _, s := range []*stage{ingest, claim, pools, lease, collect, inb, writer, house, pub} {
-		s.cancel()
-		s.wg.Wait()
-	}
-	for _, w := range []*kafka.Writer{g.publisher.status, g.publisher.mo, g.dlqWriter} {
-		_ = w.Close()
-	}
+	ingestS.cancel()
+	ingestS.wg.Wait()
+	// Dispatch stops journaling and sending; then the pools drain their
+	// windows; dispatch's collectors and lanes finish once the pools are
+	// done (poolsDone), and its Run returns.
+	dispatchS.cancel()
+	poolsS.cancel()
+	poolsS.wg.Wait()
+	close(poolsDone)
+	dispatchS.wg.Wait()
+	inboundS.cancel()
+	inboundS.wg.Wait()
+	leaseS.cancel()
+	leaseS.wg.Wait()
+	houseS.cancel()
+	houseS.wg.Wait()
+	pubS.cancel()
+	pubS.wg.Wait()
+	g.producer.Close()
 	return runErr
 }
 
-// notifyDispatchers wakes every dispatcher (new work was queued).
-func (g *Gateway) notifyDispatchers() {
-	for _, d := range g.disp {
-		d.kick()
+// startup prepares what the first record needs: this instance's
+// heartbeat, partitions, blocklist, pumping holds, ported numbers and
+// operator controls.
+func (g *Gateway) startup(ctx context.Context) error {
+	if err := store.Heartbeat(ctx, g.store.Pool, g.opts.InstanceID); err != nil {
+		return err
 	}
+	now := time.Now()
+	if err := g.store.EnsurePartitions(ctx, now.Add(-24*time.Hour), now.Add(8*24*time.Hour)); err != nil {
+		return err
+	}
+	if err := g.protect.load(ctx); err != nil {
+		return err
+	}
+	if err := g.nets.load(ctx); err != nil {
+		return err
+	}
+	return g.refreshControls(ctx)
 }
 
-// usableForNew reports whether new messages should be routed to op.
-func (g *Gateway) usableForNew(op string) bool {
-	return g.operatorUp(op) && g.acceptingWork(op)
+// lastPartOnly tells whether an operator sends receipts for the last part
+// of a multipart message only.
+func (g *Gateway) lastPartOnly(op string) bool {
+	o := g.operators[op]
+	return o != nil && o.LastPartDLR
+}
+
+// poisoned handles a message whose journal row Postgres refused: it goes
+// to sms.dlq (its fields as accepted) with a rejected event.
+func (g *Gateway) poisoned(m *message.Message, err error) {
+	g.log.Error("message refused by the journal; rejected", zap.String("id", message.Sanitize(m.ID)), zap.Error(err))
+	now := time.Now()
+	ev := message.Event{ID: m.ID, Account: m.Account, Status: "rejected", Reason: "invalid",
+		Detail: "refused by the journal: " + message.Sanitize(err.Error()), At: now, Meta: m.Meta}
+	body, _ := jsonMarshal(map[string]any{"reason": ev.Detail, "topic": g.cfg.Kafka.Topics.Submit, "partition": m.Partition,
+		"offset": m.Offset, "key": message.Sanitize(m.ID), "value": message.Sanitize(m.Body), "truncated": false, "at": now.UTC()})
+	recs := []*kgo.Record{{Topic: g.cfg.Kafka.Topics.DLQ, Key: []byte(m.ID), Value: body}, g.topics.Status(&ev)}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := g.producer.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		g.log.Error("dlq produce of a refused message failed", zap.Error(err))
+	}
 }
 
 func (g *Gateway) rand() float64 { return mrand.Float64() }
 
-// hasNextRoute reports whether a route other than those tried exists.
-func (g *Gateway) hasNextRoute(m *inflightMsg) bool {
-	if m.c.ForcedRoute != "" {
+// Usable reports whether new messages should be routed to op: it is bound
+// somewhere in the cluster and accepting work.
+func (g *Gateway) Usable(op string) bool {
+	return g.dispatch.ClusterUp(op) && g.Accepting(op)
+}
+
+// Known reports whether op is a configured operator.
+func (g *Gateway) Known(op string) bool { _, ok := g.operators[op]; return ok }
+
+// Accepting is false while op is drained or disabled, or in one of its
+// maintenance windows.
+func (g *Gateway) Accepting(op string) bool {
+	return (*g.controls.Load())[op] == "" && !g.maintenanceNow(op)
+}
+
+// Disabled reports whether op is disabled (its binds close).
+func (g *Gateway) Disabled(op string) bool { return (*g.controls.Load())[op] == controlDisabled }
+
+// maintenanceNow is InMaintenance on the current tables now.
+func (g *Gateway) maintenanceNow(op string) bool {
+	t := g.tables.Load()
+	if len(t.Maintenance) == 0 {
 		return false
 	}
-	tried := append(append([]string{}, m.c.Tried...), m.operator)
-	return g.nextOperator(g.tables.Load(), m, tried, time.Now()) != ""
-}
-
-// nextOperator picks the best usable route not yet tried ("" if none).
-func (g *Gateway) nextOperator(t *tables, m *inflightMsg, tried []string, now time.Time) string {
-	if m.c.ForcedRoute != "" {
-		return ""
-	}
-	c, err := t.routes.Choose(m.c.Dest, m.c.Network, "", now, g.usableForNew, tried, g.rand())
-	if err != nil {
-		return ""
-	}
-	return c.Route.Operator
-}
-
-// eventFromView renders a stored status as an event.
-func (g *Gateway) eventFromView(v store.StatusView, now time.Time) statusEvent {
-	ev := statusEvent{ID: v.ID, Account: v.Account, Status: v.State.String(), Operator: v.Operator, Network: v.Network, Parts: v.Parts,
-		PartsDone: v.PartsDone, SMSCIDs: v.SMSCIDs, Reason: v.ErrorReason, Code: v.ErrorCode, Detail: v.ErrorDetail,
-		Cost: v.Cost, Price: v.Price, Currency: v.Currency, At: now, Meta: v.Meta}
-	return ev
+	return t.InMaintenance(op, time.Now())
 }

@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/smsgate/smsgate/internal/config"
+	"github.com/smsgate/smsgate/internal/message"
 	"github.com/smsgate/smsgate/internal/store"
 	"github.com/smsgate/smsgate/pkg/kafkabroker"
 	"github.com/smsgate/smsgate/pkg/smppsim"
@@ -337,12 +338,16 @@ accounts:
       - {prefix: "995", price: 0.030, currency: EUR}
 `
 
-// dbState describes a message's row for failure messages.
+// dbState describes a message's rows for failure messages: its row
+// state, due, operator, and its attempts and receipts.
 func (e *env) dbState(id string) string {
 	var st int16
 	var op *string
-	var parts int64
-	err := e.st.Pool.QueryRow(context.Background(), `SELECT m.state, m.operator, (SELECT count(*) FROM parts p WHERE p.message_id = m.id) FROM messages m WHERE id = $1`, id).Scan(&st, &op, &parts)
+	var due *time.Time
+	var attempts, receipts int64
+	err := e.st.Pool.QueryRow(context.Background(), `SELECT m.state, m.operator, m.due,
+	(SELECT count(*) FROM attempts a WHERE a.message_id = m.id), (SELECT count(*) FROM receipts r WHERE r.message_id = m.id)
+	FROM messages m WHERE id = $1`, id).Scan(&st, &op, &due, &attempts, &receipts)
 	if err != nil {
 		return err.Error()
 	}
@@ -350,7 +355,41 @@ func (e *env) dbState(id string) string {
 	if op != nil {
 		o = *op
 	}
-	var outbox int64
-	_ = e.st.Pool.QueryRow(context.Background(), `SELECT count(*) FROM outbox`).Scan(&outbox)
-	return fmt.Sprintf("state=%s operator=%s parts=%d outbox=%d", store.State(st), o, parts, outbox)
+	return fmt.Sprintf("row=%s operator=%s due=%v attempts=%d receipts=%d", message.State(st), o, due, attempts, receipts)
+}
+
+// metric reads one series' value from the gateway's registry (0 when
+// absent): a counter, gauge or a histogram's count.
+func (e *env) metric(name string, labels map[string]string) float64 {
+	e.t.Helper()
+	mfs, err := e.reg.Gather()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range mf.GetMetric() {
+			have := map[string]string{}
+			for _, lp := range m.GetLabel() {
+				have[lp.GetName()] = lp.GetValue()
+			}
+			for k, v := range labels {
+				if have[k] != v {
+					continue next
+				}
+			}
+			switch {
+			case m.Counter != nil:
+				return m.GetCounter().GetValue()
+			case m.Gauge != nil:
+				return m.GetGauge().GetValue()
+			case m.Histogram != nil:
+				return float64(m.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	return 0
 }

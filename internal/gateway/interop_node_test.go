@@ -129,7 +129,13 @@ mo: {keywords: [VOTE]}
 		}
 		return true
 	})
-	s := stats()
+	// smsc.js writes its stats file once a second: wait for this run's.
+	var s map[string]any
+	waitFor(t, 10*time.Second, "node-smpp stats", func() bool {
+		s = stats()
+		n, _ := s["submits_ok"].(float64)
+		return n >= 30
+	})
 	if s["throttled"].(float64) == 0 {
 		t.Errorf("the SMSC never throttled: %v", s)
 	}

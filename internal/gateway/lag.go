@@ -14,8 +14,8 @@ import (
 func (g *Gateway) sampleKafkaLag() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	c := &kafka.Client{Addr: kafka.TCP(g.opts.Brokers...), Timeout: 3 * time.Second}
-	topic := g.opts.Topics.Submit
+	c := &kafka.Client{Addr: kafka.TCP(g.cfg.Kafka.Brokers...), Timeout: 3 * time.Second}
+	topic := g.cfg.Kafka.Topics.Submit
 	md, err := c.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
 	if err != nil {
 		return fmt.Errorf("kafka lag: %w", err)
@@ -39,7 +39,7 @@ func (g *Gateway) sampleKafkaLag() error {
 	if err != nil {
 		return fmt.Errorf("kafka lag: %w", err)
 	}
-	committed, err := c.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: g.opts.Group, Topics: map[string][]int{topic: parts}})
+	committed, err := c.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: g.cfg.Kafka.Group, Topics: map[string][]int{topic: parts}})
 	if err != nil {
 		return fmt.Errorf("kafka lag: %w", err)
 	}

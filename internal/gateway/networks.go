@@ -9,13 +9,11 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/segmentio/kafka-go"
 	"go.uber.org/zap"
 
 	"github.com/smsgate/smsgate/internal/config"
 	"github.com/smsgate/smsgate/internal/store"
 	"github.com/smsgate/smsgate/numbering"
-	"github.com/smsgate/smsgate/router"
 )
 
 // networks resolves destinations to their mobile network (§6): ported
@@ -169,11 +167,11 @@ func (n *networks) run(ctx context.Context) error {
 	}
 }
 
-// prefetch resolves the destinations of a batch that miss both caches
+// Prefetch resolves the destinations of a batch that miss both caches
 // concurrently, so the batch waits at most lookup_timeout once rather than
 // once per number; afterwards network() finds them cached (or the range
 // table decides).
-func (n *networks) prefetch(dests []string) {
+func (n *networks) Prefetch(dests []string) {
 	if n == nil || n.lookup == nil || len(dests) == 0 {
 		return
 	}
@@ -197,8 +195,8 @@ func (n *networks) prefetch(dests []string) {
 	wg.Wait()
 }
 
-// network is dest's MCC+MNC, "" when unknown; it never waits.
-func (n *networks) network(dest string) string {
+// Network is dest's MCC+MNC, "" when unknown; it never waits.
+func (n *networks) Network(dest string) string {
 	if n == nil {
 		return ""
 	}
@@ -245,22 +243,10 @@ func (c networksCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// batchDests reads the destinations of a batch for prefetch (records that
-// do not decode are skipped: validate reports them).
-func batchDests(t *tables, recs []kafka.Message) []string {
-	out := make([]string, 0, len(recs))
-	for i := range recs {
-		sr, _, err := decodeSubmit(recs[i].Value, t.maxBytes)
-		if err != nil {
-			continue
-		}
-		country := t.defaultCountry
-		if a, ok := t.accounts[sr.Account]; ok && a.country != "" {
-			country = a.country
-		}
-		if d, err := router.NormalizeMSISDN(sr.To, country); err == nil {
-			out = append(out, d)
-		}
+// networkFunc is Network as a function, nil without numbering.
+func (n *networks) networkFunc() func(string) string {
+	if n == nil {
+		return nil
 	}
-	return out
+	return n.Network
 }

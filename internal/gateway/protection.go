@@ -135,21 +135,6 @@ func (p *protection) persist(ctx context.Context, h protect.RangeHold) {
 	}
 }
 
-// check applies the guard to a message being ingested (route chosen).
-func (p *protection) check(m *store.Message, now time.Time) {
-	v := p.guard.Check(&protect.Message{Account: m.Account, Sender: m.Sender, Dest: m.Dest, Text: m.Body, Operator: m.Operator}, now)
-	switch v.Action {
-	case protect.Reject:
-		m.State, m.ErrorReason, m.ErrorDetail = store.Rejected, string(v.Reason), v.Detail
-	case protect.Hold:
-		m.State, m.ErrorReason, m.ErrorDetail, m.HoldRange = store.Held, string(v.Reason), v.Detail, v.Range
-	default:
-		if v.ReplacedSender != "" {
-			m.Sender = v.ReplacedSender
-		}
-	}
-}
-
 // protectionCollector exports the guard's counters.
 type protectionCollector struct{ g *protect.Guard }
 

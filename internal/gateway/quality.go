@@ -5,55 +5,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/smsgate/smsgate/internal/config"
-	"github.com/smsgate/smsgate/internal/store"
-	"github.com/smsgate/smsgate/router"
+	"github.com/smsgate/smsgate/internal/policy"
 )
-
-// withQuality attaches the rolling receipt statistics to t's routes when
-// the quality section is on (§6). prev is the running tables (nil at
-// start): their statistics carry over a reload unless the window changed.
-// The statistics are this instance's own, in memory: they start empty
-// after a restart, and in a cluster each instance ranks on the receipts
-// it processes.
-func withQuality(t *tables, cfg *config.Config, prev *tables) {
-	qc := cfg.Quality
-	if qc == nil {
-		return
-	}
-	var q *router.Quality
-	if prev != nil {
-		if old := prev.routes.Quality(); old != nil && old.Window() == qc.Window {
-			q = old
-		}
-	}
-	if q == nil {
-		q = router.NewQuality(qc.Window)
-	}
-	t.routes = t.routes.WithQuality(q, qc.MinSamples, qc.Explore)
-}
-
-// observeQuality counts the final outcome agg of the current attempt of mp
-// (delivered, or undeliverable/expired) for its operator and network, with
-// the time from the attempt's first submit to now. A failed attempt that is
-// rerouted counts against its route too.
-func observeQuality(t *tables, mp *store.MessageParts, agg store.State, now time.Time) {
-	q := t.routes.Quality()
-	if q == nil || !agg.Final() || mp.Operator == "" {
-		return
-	}
-	var first time.Time
-	for _, s := range mp.PartSubmitted {
-		if !s.IsZero() && (first.IsZero() || s.Before(first)) {
-			first = s
-		}
-	}
-	var latency time.Duration
-	if !first.IsZero() {
-		latency = now.Sub(first)
-	}
-	q.Observe(mp.Operator, mp.Network, agg == store.Delivered, latency, now)
-}
 
 // RouteQualityLive is one (operator, network) line of the quality figures
 // on the status page: final receipts in the rolling window.
@@ -70,12 +23,12 @@ type RouteQualityLive struct {
 }
 
 // qualityLive groups the figures of the current window by operator.
-func qualityLive(t *tables, now time.Time) map[string][]RouteQualityLive {
-	q := t.routes.Quality()
+func qualityLive(t *policy.Tables, now time.Time) map[string][]RouteQualityLive {
+	q := t.Routes.Quality()
 	if q == nil {
 		return nil
 	}
-	minSamples := t.routes.QualityMinSamples()
+	minSamples := t.Routes.QualityMinSamples()
 	out := map[string][]RouteQualityLive{}
 	for _, f := range q.Snapshot(now) {
 		out[f.Operator] = append(out[f.Operator], RouteQualityLive{Network: f.Network, Delivered: f.Delivered, Failed: f.Failed,
@@ -116,11 +69,11 @@ func (c qualityCollector) Describe(ch chan<- *prometheus.Desc) {
 
 func (c qualityCollector) Collect(ch chan<- prometheus.Metric) {
 	t := c.g.tables.Load()
-	q := t.routes.Quality()
+	q := t.Routes.Quality()
 	if q == nil {
 		return
 	}
-	minSamples := t.routes.QualityMinSamples()
+	minSamples := t.Routes.QualityMinSamples()
 	for _, f := range q.Snapshot(time.Now()) {
 		network := f.Network
 		if network == "" {
@@ -139,4 +92,33 @@ func (c qualityCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	ch <- prometheus.MustNewConstMetric(qualityDropped, prometheus.CounterValue, float64(q.Dropped()))
+}
+
+// stallCollector exports each stage's progress: stalled (work waiting and
+// no progress for StallAfter) and seconds since it last advanced.
+type stallCollector struct{ g *Gateway }
+
+var (
+	stageStalled = prometheus.NewDesc("smsgate_stage_stalled",
+		"1 while a pipeline stage has work waiting and has made no progress for the stall threshold (then /readyz is not ready).", []string{"stage"}, nil)
+	stageSince = prometheus.NewDesc("smsgate_stage_last_progress_seconds",
+		"Seconds since a pipeline stage last made progress (or had nothing to do).", []string{"stage"}, nil)
+)
+
+func (c stallCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- stageStalled
+	ch <- stageSince
+}
+
+func (c stallCollector) Collect(ch chan<- prometheus.Metric) {
+	now := time.Now()
+	for _, s := range c.g.health.All() {
+		stalled, last := s.Stalled(c.g.opts.StallAfter, now)
+		v := 0.0
+		if stalled {
+			v = 1
+		}
+		ch <- prometheus.MustNewConstMetric(stageStalled, prometheus.GaugeValue, v, s.Name)
+		ch <- prometheus.MustNewConstMetric(stageSince, prometheus.GaugeValue, now.Sub(last).Seconds(), s.Name)
+	}
 }

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/smsgate/smsgate/internal/config"
-	"github.com/smsgate/smsgate/internal/store"
+	"github.com/smsgate/smsgate/internal/policy"
 )
 
 const qualityConfig = `kafka: {brokers: ["127.0.0.1:9092"], group: g}
@@ -18,17 +18,17 @@ routes:
   - {prefix: "995", operator: silknet, cost: 0.015, currency: EUR}
 `
 
-func qualityTables(t *testing.T, quality string, prev *tables) *tables {
+func qualityTables(t *testing.T, quality string, prev *policy.Tables) *policy.Tables {
 	t.Helper()
 	cfg, err := config.Parse([]byte(qualityConfig+quality), ".")
 	if err != nil {
 		t.Fatal(err)
 	}
-	tb, err := buildTables(cfg)
+	tb, err := policy.Build(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	withQuality(tb, cfg, prev)
+	tb.WithQuality(cfg, prev)
 	return tb
 }
 
@@ -39,25 +39,22 @@ func qualityTables(t *testing.T, quality string, prev *tables) *tables {
 func TestQualityObservedAndKeptOverReload(t *testing.T) {
 	now := time.Now()
 	t1 := qualityTables(t, "quality: {window: 10s, min_samples: 3, explore: 0.1}\n", nil)
-	q := t1.routes.Quality()
-	if q == nil || q.Window() != 10*time.Second || t1.routes.QualityMinSamples() != 3 {
+	q := t1.Routes.Quality()
+	if q == nil || q.Window() != 10*time.Second || t1.Routes.QualityMinSamples() != 3 {
 		t.Fatalf("quality not attached: %v", q)
 	}
-	mp := func(op string) *store.MessageParts {
-		return &store.MessageParts{Operator: op, Network: "28201", PartSubmitted: []time.Time{{}, now.Add(-3 * time.Second), now.Add(-time.Second)}}
-	}
+	first := now.Add(-3 * time.Second) // the attempt's first submit
 	for range 3 {
-		observeQuality(t1, mp("magti"), store.Undeliverable, now)
+		t1.ObserveFinal("magti", "28201", false, first, now)
 	}
-	observeQuality(t1, mp("magti"), store.Expired, now)
-	observeQuality(t1, mp("magti"), store.Delivered, now)
-	observeQuality(t1, mp("magti"), store.Submitted, now) // not final: not counted
-	observeQuality(t1, mp(""), store.Delivered, now)      // no operator: not counted
+	t1.ObserveFinal("magti", "28201", false, first, now) // expired
+	t1.ObserveFinal("magti", "28201", true, first, now)
+	t1.ObserveFinal("", "28201", true, first, now) // no operator: not counted
 	f := q.Figures("magti", "28201", now)
 	if f.Delivered != 1 || f.Failed != 4 || f.Latency != 3*time.Second {
 		t.Fatalf("figures %+v: want 1 delivered, 4 failed, 3 s latency", f)
 	}
-	c, err := t1.routes.Choose("995591234567", "28201", "", now, nil, nil, 0.5)
+	c, err := t1.Routes.Choose("995591234567", "28201", "", now, nil, nil, 0.5)
 	if err != nil || c.Route.Operator != "silknet" {
 		t.Fatalf("magti at 20%%: chose %s %v, want silknet", c.Route.Operator, err)
 	}
@@ -66,21 +63,21 @@ func TestQualityObservedAndKeptOverReload(t *testing.T) {
 		t.Fatalf("live %+v", live)
 	}
 	t2 := qualityTables(t, "quality: {window: 10s, min_samples: 50, explore: 0.1}\n", t1)
-	if t2.routes.Quality() != q || t2.routes.QualityMinSamples() != 50 {
+	if t2.Routes.Quality() != q || t2.Routes.QualityMinSamples() != 50 {
 		t.Fatal("reload with the same window must keep the statistics and take the new min_samples")
 	}
 	if l := qualityLive(t2, now)["magti"]; len(l) != 1 || l[0].Judged {
 		t.Fatalf("5 receipts < min_samples 50 must not be judged: %+v", l)
 	}
-	if t3 := qualityTables(t, "quality: {window: 20s}\n", t2); t3.routes.Quality() == q || t3.routes.Quality() == nil {
+	if t3 := qualityTables(t, "quality: {window: 20s}\n", t2); t3.Routes.Quality() == q || t3.Routes.Quality() == nil {
 		t.Fatal("reload with another window must start new statistics")
 	}
 	t4 := qualityTables(t, "", t2)
-	if t4.routes.Quality() != nil || qualityLive(t4, now) != nil {
+	if t4.Routes.Quality() != nil || qualityLive(t4, now) != nil {
 		t.Fatal("quality off: statistics attached")
 	}
-	observeQuality(t4, mp("magti"), store.Delivered, now) // no-op, no panic
-	if c, _ := t4.routes.Choose("995591234567", "28201", "", now, nil, nil, 0.5); c.Route.Operator != "magti" {
+	t4.ObserveFinal("magti", "28201", true, first, now) // no-op, no panic
+	if c, _ := t4.Routes.Choose("995591234567", "28201", "", now, nil, nil, 0.5); c.Route.Operator != "magti" {
 		t.Fatalf("quality off: chose %s, want magti (cost)", c.Route.Operator)
 	}
 }

@@ -85,19 +85,43 @@ func (c *cursor) Close() error {
 // BillingCursor streams billing export rows (billing.BillingSource).
 type BillingCursor struct{ c *cursor }
 
-// BillingRows opens the billing export of q: one row per billed part, in
-// submitted_at order; status is the part's current status.
+// ledgerRange selects the ledger of parts submitted in [$1, $2) (days $3
+// to $4, so only those partitions are read): one row per (message, part,
+// attempt) with a charge or a cost, the sums of its entries (the attempt
+// row when charged at submit, and charges made later), the part's current
+// status and the SMSC id it was accepted under. Amounts are micros.
+const ledgerRange = `
+WITH e AS (
+	SELECT message_id, part, attempt, day, account, operator, destination, country_prefix, network, submitted_at,
+		price, cost, cost_currency, currency, month
+	FROM attempts WHERE (charged OR cost <> 0) AND day BETWEEN $3 AND $4 AND submitted_at >= $1 AND submitted_at < $2
+	UNION ALL
+	SELECT message_id, part, attempt, day, account, operator, destination, country_prefix, network, submitted_at,
+		CASE WHEN kind = 2 THEN -price ELSE price END, cost, cost_currency, currency, month
+	FROM charges WHERE day BETWEEN $3 AND $4 AND submitted_at >= $1 AND submitted_at < $2
+), l AS (
+	SELECT message_id, part, attempt, day, min(account) AS account, min(operator) AS operator, min(destination) AS destination,
+		min(country_prefix) AS country_prefix, min(network) AS network, min(submitted_at) AS submitted_at,
+		sum(price) AS price, sum(cost) AS cost, min(cost_currency) AS cost_currency, min(currency) AS currency, min(month) AS month
+	FROM e GROUP BY message_id, part, attempt, day)
+SELECT l.message_id, l.part, l.attempt, l.account, l.operator, l.destination, l.country_prefix, l.network, l.submitted_at,
+	CASE coalesce(rf.state, a.final_state, CASE WHEN a.state = 3 AND ri.proven THEN 2 END, a.state)
+		WHEN 3 THEN 'unknown' WHEN 4 THEN 'delivered' WHEN 5 THEN 'undeliverable' WHEN 6 THEN 'expired' ELSE 'submitted' END AS status,
+	l.cost, l.cost_currency, l.price, l.currency, l.month, coalesce(a.smsc_id, ''::bytea) AS smsc_id
+FROM l
+LEFT JOIN attempts a ON a.message_id = l.message_id AND a.part = l.part AND a.attempt = l.attempt AND a.day = l.day
+LEFT JOIN LATERAL (SELECT r.state FROM receipts r WHERE r.message_id = l.message_id AND r.part = l.part
+	AND r.attempt = l.attempt AND r.state IN (4, 5, 6) ORDER BY r.received_at LIMIT 1) rf ON true
+LEFT JOIN LATERAL (SELECT true AS proven FROM receipts r WHERE r.message_id = l.message_id AND r.part = l.part
+	AND r.attempt = l.attempt LIMIT 1) ri ON true`
+
+// BillingRows opens the billing export of q: one row per billed part (and
+// attempt), in submitted_at order; status is the part's current status.
 func (s *Store) BillingRows(ctx context.Context, q ExportQuery) (*BillingCursor, error) {
-	c, err := openCursor(ctx, s, `
-SELECT l.message_id, l.part, l.account, l.operator, l.destination, l.country_prefix, l.submitted_at,
-	CASE p.state WHEN 2 THEN 'submitted' WHEN 3 THEN 'unknown' WHEN 4 THEN 'delivered'
-		WHEN 5 THEN 'undeliverable' WHEN 6 THEN 'expired' ELSE l.status END,
-	l.cost::text, l.price::text, l.currency
-FROM ledger l
-LEFT JOIN parts p ON p.message_id = l.message_id AND p.part = l.part AND p.attempt = l.attempt
-WHERE l.submitted_at >= $1 AND l.submitted_at < $2
-	AND ($3 = '' OR l.account = $3) AND ($4 = '' OR l.operator = $4)
-ORDER BY l.submitted_at, l.message_id, l.part, l.attempt`, q.From, q.To, q.Account, q.Operator)
+	c, err := openCursor(ctx, s, `SELECT message_id, part, account, operator, destination, country_prefix, submitted_at,
+	status, cost, price, currency FROM (`+ledgerRange+`) x
+WHERE ($5 = '' OR account = $5) AND ($6 = '' OR operator = $6)
+ORDER BY submitted_at, message_id, part, attempt`, q.From, q.To, Day(q.From), Day(q.To), q.Account, q.Operator)
 	if err != nil {
 		return nil, err
 	}
@@ -111,18 +135,13 @@ func (b *BillingCursor) Next(r *billing.BillingRow) error {
 		return err
 	}
 	var part int16
-	var cost, price string
+	var cost, price int64
 	if err := rows.Scan(&r.MessageID, &part, &r.Account, &r.Operator, &r.Destination, &r.CountryPrefix,
 		&r.SubmittedAt, &r.Status, &cost, &price, &r.Currency); err != nil {
 		return fmt.Errorf("export row: %w", err)
 	}
 	r.Part = int(part)
-	if r.Cost, err = billing.ParseAmount(cost); err != nil {
-		return fmt.Errorf("export row %s/%d cost: %w", r.MessageID, r.Part, err)
-	}
-	if r.Price, err = billing.ParseAmount(price); err != nil {
-		return fmt.Errorf("export row %s/%d price: %w", r.MessageID, r.Part, err)
-	}
+	r.Cost, r.Price = billing.Amount(cost), billing.Amount(price)
 	return nil
 }
 
@@ -225,11 +244,9 @@ type OurPartsCursor struct{ c *cursor }
 
 // OurParts opens the parts of operator submitted in [q.From, q.To).
 func (s *Store) OurParts(ctx context.Context, q ExportQuery) (*OurPartsCursor, error) {
-	c, err := openCursor(ctx, s, `
-SELECT coalesce(p.smsc_id, ''), l.message_id, l.part, l.destination, l.cost::text
-FROM ledger l JOIN parts p ON p.message_id = l.message_id AND p.part = l.part AND p.attempt = l.attempt
-WHERE l.operator = $1 AND l.submitted_at >= $2 AND l.submitted_at < $3
-ORDER BY l.submitted_at, l.message_id, l.part`, q.Operator, q.From, q.To)
+	c, err := openCursor(ctx, s, `SELECT smsc_id, message_id, part, destination, cost FROM (`+ledgerRange+`) x
+WHERE operator = $5 AND smsc_id <> ''::bytea
+ORDER BY submitted_at, message_id, part`, q.From, q.To, Day(q.From), Day(q.To), q.Operator)
 	if err != nil {
 		return nil, err
 	}
@@ -243,13 +260,15 @@ func (o *OurPartsCursor) Next(p *billing.OurPart) error {
 		return err
 	}
 	var part int16
-	var cost string
-	if err := rows.Scan(&p.SMSCID, &p.MessageID, &part, &p.Destination, &cost); err != nil {
+	var cost int64
+	var id []byte
+	if err := rows.Scan(&id, &p.MessageID, &part, &p.Destination, &cost); err != nil {
 		return fmt.Errorf("reconcile row: %w", err)
 	}
+	p.SMSCID = string(id)
 	p.Part = int(part)
-	p.Cost, err = billing.ParseAmount(cost)
-	return err
+	p.Cost = billing.Amount(cost)
+	return nil
 }
 
 // Close releases the cursor.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // OptedOut returns the (account, msisdn) pairs among pairs that are opted
@@ -28,12 +30,13 @@ WHERE EXISTS (SELECT 1 FROM optouts o WHERE o.msisdn = u.msisdn AND (o.account =
 	return out, rows.Err()
 }
 
-// RecentMarketing counts marketing messages not rejected per (account,
-// msisdn) created since `since` (frequency cap).
+// RecentMarketing counts marketing messages journaled for sending per
+// (account, msisdn) since `since` (frequency cap). Callers hold
+// LockMarketing for the pairs, so two instances cannot both pass the cap.
 func RecentMarketing(ctx context.Context, q Querier, accounts, msisdns []string, since time.Time) (map[[2]string]int, error) {
 	rows, err := q.Query(ctx, `
-SELECT u.account, u.msisdn, (SELECT count(*) FROM messages m WHERE m.kind = 1 AND m.account = u.account
-	AND m.dest = u.msisdn AND m.created_at >= $3 AND m.state <> 7)
+SELECT u.account, u.msisdn, (SELECT count(*) FROM messages m WHERE m.marketing AND m.account = u.account
+	AND m.dest = u.msisdn AND m.created_at >= $3 AND m.state = 1)
 FROM (SELECT DISTINCT * FROM unnest($1::text[], $2::text[])) u(account, msisdn)`, accounts, msisdns, since)
 	if err != nil {
 		return nil, fmt.Errorf("frequency cap: %w", err)
@@ -76,4 +79,29 @@ func execQ(ctx context.Context, q Querier, sql string, args ...any) (int64, erro
 	}
 	rows.Close()
 	return rows.CommandTag().RowsAffected(), rows.Err()
+}
+
+// LockMarketing serialises frequency-cap decisions per (account, msisdn)
+// across instances for the rest of the transaction, in a fixed order.
+func LockMarketing(ctx context.Context, tx pgx.Tx, accounts, msisdns []string) error {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(a || '|' || m, 7245) AS h
+FROM unnest($1::text[], $2::text[]) u(a, m) ORDER BY 1) x`, accounts, msisdns); err != nil {
+		return fmt.Errorf("frequency cap lock: %w", err)
+	}
+	return nil
+}
+
+// RejectParked ends leased parked rows rejected (a marketing rule refused
+// them when they were due).
+func RejectParked(ctx context.Context, tx pgx.Tx, batch int64, owner string, ids []string, gens []int32, reasons, details []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `UPDATE messages m SET state = 7, due = NULL, owner = NULL, batch = $1, reason = u.reason, detail = u.detail
+FROM unnest($3::text[], $4::int4[], $5::text[], $6::text[]) u(id, gen, reason, detail)
+WHERE m.id = u.id AND m.gen = u.gen AND m.owner = $2 AND m.due IS NOT NULL`, batch, owner, ids, gens, reasons, details)
+	if err != nil {
+		return fmt.Errorf("reject parked: %w", err)
+	}
+	return nil
 }

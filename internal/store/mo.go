@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -105,19 +106,61 @@ type MORow struct {
 	ReceivedAt   time.Time
 }
 
-// InsertMO stores complete (or timed-out) MO messages.
-func InsertMO(ctx context.Context, tx pgx.Tx, rows []MORow) error {
+// InsertMO stores complete (or timed-out) MO messages, each id once, and
+// returns which rows were new. Ids derive from the PDUs (a redelivered MO
+// gets the id it had); alsoSeen lists, per row, an id under which the same
+// MO may have been stored already (the previous time bucket of its id): a
+// row whose alsoSeen id exists is not new either.
+func InsertMO(ctx context.Context, tx pgx.Tx, batch int64, rows []MORow, alsoSeen []string) ([]bool, error) {
+	out := make([]bool, len(rows))
 	if len(rows) == 0 {
-		return nil
+		return out, nil
 	}
-	_, err := tx.CopyFrom(ctx, pgx.Identifier{"mo"},
-		[]string{"id", "operator", "src", "dst", "body", "parts", "keyword", "incomplete", "parts_missing", "received_at"},
-		pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
-			r := &rows[i]
-			return []any{r.ID, r.Operator, r.From, r.To, r.Text, r.Parts, nullable(r.Keyword), r.Incomplete, r.PartsMissing, r.ReceivedAt}, nil
-		}))
+	n := len(rows)
+	ids, ops, srcs, dsts, bodies, kws, missing := make([]string, n), make([]string, n), make([]string, n), make([]string, n),
+		make([]string, n), make([]*string, n), make([]string, n)
+	days := make([]int32, n)
+	parts := make([]int16, n)
+	inc := make([]bool, n)
+	recv := make([]time.Time, n)
+	for i, r := range rows {
+		ids[i], ops[i], srcs[i], dsts[i], bodies[i], kws[i] = r.ID, r.Operator, r.From, r.To, r.Text, nullable(r.Keyword)
+		days[i], parts[i], inc[i], recv[i] = Day(r.ReceivedAt), r.Parts, r.Incomplete, r.ReceivedAt
+		missing[i] = int16sText(r.PartsMissing)
+	}
+	q, err := tx.Query(ctx, `
+INSERT INTO mo (id, day, operator, src, dst, body, parts, keyword, incomplete, parts_missing, received_at, batch)
+SELECT u.id, u.day, u.op, u.src, u.dst, u.body, u.parts, u.kw, u.inc, u.missing::int2[], u.recv, $12
+FROM unnest($1::text[], $2::int4[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int2[], $8::text[], $9::bool[],
+	$10::text[], $11::timestamptz[], $13::text[]) AS u(id, day, op, src, dst, body, parts, kw, inc, missing, recv, seen)
+WHERE NOT EXISTS (SELECT 1 FROM mo x WHERE x.id IN (u.id, u.seen) AND x.day BETWEEN u.day - 1 AND u.day)
+ON CONFLICT DO NOTHING
+RETURNING id`, ids, days, ops, srcs, dsts, bodies, parts, kws, inc, missing, recv, batch, alsoSeen)
 	if err != nil {
-		return fmt.Errorf("insert mo: %w", err)
+		return nil, fmt.Errorf("insert mo: %w", err)
 	}
-	return nil
+	got, err := pgx.CollectRows(q, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("insert mo: %w", err)
+	}
+	isNew := make(map[string]bool, len(got))
+	for _, id := range got {
+		isNew[id] = true
+	}
+	for i, r := range rows {
+		out[i] = isNew[r.ID]
+	}
+	return out, nil
+}
+
+// int16sText renders a smallint[] literal ('{1,2}'), NULL-safe as '{}'.
+func int16sText(v []int16) string {
+	b := []byte{'{'}
+	for i, x := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, int64(x), 10)
+	}
+	return string(append(b, '}'))
 }

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -144,61 +143,6 @@ func (r *rowSource) Next() bool {
 }
 func (r *rowSource) Values() ([]any, error) { return r.row, nil }
 func (r *rowSource) Err() error             { return nil }
-
-// Hold is a held message as the holds API lists it.
-type Hold struct {
-	ID      string    `json:"id"`
-	Account string    `json:"account"`
-	Range   string    `json:"range,omitempty"`
-	Reason  string    `json:"reason"`
-	Since   time.Time `json:"since"`
-}
-
-// Holds lists held messages, oldest first.
-func Holds(ctx context.Context, q Querier, limit int) ([]Hold, error) {
-	rows, err := q.Query(ctx, `SELECT id, account, coalesce(hold_range, ''), coalesce(error_reason, ''), coalesce(held_at, created_at)
-FROM messages WHERE state = 8 ORDER BY held_at NULLS FIRST, seq LIMIT $1`, limit)
-	if err != nil {
-		return nil, fmt.Errorf("holds: %w", err)
-	}
-	out := []Hold{}
-	var h Hold
-	if _, err := pgx.ForEachRow(rows, []any{&h.ID, &h.Account, &h.Range, &h.Reason, &h.Since}, func() error { out = append(out, h); return nil }); err != nil {
-		return nil, fmt.Errorf("holds: %w", err)
-	}
-	return out, nil
-}
-
-// ErrNotHeld: the id is unknown or its message is not held (any more).
-var ErrNotHeld = errors.New("message is not held")
-
-// ReleaseHold queues a held message for sending (it keeps its operator).
-func ReleaseHold(ctx context.Context, q Querier, id string) error {
-	n, err := execQ(ctx, q, `UPDATE messages SET state = 0, updated_at = now(), error_reason = NULL, error_detail = NULL
-WHERE id = $1 AND state = 8`, id)
-	if err != nil {
-		return fmt.Errorf("release %s: %w", id, err)
-	}
-	if n == 0 {
-		return ErrNotHeld
-	}
-	return nil
-}
-
-// DropHold ends a held message rejected with the reason it was held for,
-// and returns its account, parts, reason and meta for the status event.
-func DropHold(ctx context.Context, tx pgx.Tx, id string) (account string, parts int16, reason string, meta []byte, err error) {
-	err = tx.QueryRow(ctx, `UPDATE messages SET state = 7, final_at = now(), updated_at = now(),
-	error_detail = 'dropped from hold'
-WHERE id = $1 AND state = 8 RETURNING account, parts, coalesce(error_reason, ''), meta`, id).Scan(&account, &parts, &reason, &meta)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return "", 0, "", nil, ErrNotHeld
-	}
-	if err != nil {
-		return "", 0, "", nil, fmt.Errorf("drop %s: %w", id, err)
-	}
-	return account, parts, reason, meta, nil
-}
 
 // PumpingHold is a range held by the pumping guard.
 type PumpingHold struct {

@@ -6,6 +6,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/smsgate/smsgate/billing"
+	"github.com/smsgate/smsgate/internal/message"
 )
 
 // ReceiptLookup asks which part an SMSC id belongs to. Keys are the
@@ -15,37 +18,35 @@ type ReceiptLookup struct {
 	Keys     []string
 }
 
-// PartMatch is a part found for the receipt at index Idx.
+// PartMatch is the attempt row a receipt belongs to.
 type PartMatch struct {
-	Idx         int
-	MessageID   string
-	Part        int16
-	Attempt     int16
-	State       State
-	SubmittedAt time.Time
+	MessageID     string
+	Gen           int32
+	Day           int32
+	Part, Attempt int16
+	State         message.State
+	SubmittedAt   time.Time
+	Batch         int64
 }
 
-// MatchParts finds the part of each lookup, preferring earlier keys, in
-// one query. Lookups without a match are absent from the result.
+// MatchParts finds the attempt of each lookup, preferring earlier keys
+// and later attempts, in one query. Lookups without a match are absent.
 func MatchParts(ctx context.Context, q Querier, ls []ReceiptLookup) (map[int]PartMatch, error) {
 	var idx, pos []int32
 	var ops, keys []string
 	for i, l := range ls {
 		for j, k := range l.Keys {
-			idx = append(idx, int32(i))
-			pos = append(pos, int32(j))
-			ops = append(ops, l.Operator)
-			keys = append(keys, k)
+			idx, pos, ops, keys = append(idx, int32(i)), append(pos, int32(j)), append(ops, l.Operator), append(keys, k)
 		}
 	}
 	if len(idx) == 0 {
 		return nil, nil
 	}
 	rows, err := q.Query(ctx, `
-SELECT DISTINCT ON (u.idx) u.idx, p.message_id, p.part, p.attempt, p.state, p.submitted_at
+SELECT DISTINCT ON (u.idx) u.idx, a.message_id, a.gen, a.day, a.part, a.attempt, a.state, a.submitted_at, a.batch
 FROM unnest($1::int4[], $2::int4[], $3::text[], $4::text[]) u(idx, pos, op, key)
-JOIN parts p ON p.operator = u.op AND p.smsc_key = u.key
-ORDER BY u.idx, u.pos, p.attempt DESC`, idx, pos, ops, keys)
+JOIN attempts a ON a.operator = u.op AND a.smsc_key = u.key
+ORDER BY u.idx, u.pos, a.attempt DESC`, idx, pos, ops, keys)
 	if err != nil {
 		return nil, fmt.Errorf("match receipts: %w", err)
 	}
@@ -54,256 +55,249 @@ ORDER BY u.idx, u.pos, p.attempt DESC`, idx, pos, ops, keys)
 	for rows.Next() {
 		var m PartMatch
 		var i int32
-		if err := rows.Scan(&i, &m.MessageID, &m.Part, &m.Attempt, &m.State, &m.SubmittedAt); err != nil {
-			return nil, err
+		if err := rows.Scan(&i, &m.MessageID, &m.Gen, &m.Day, &m.Part, &m.Attempt, &m.State, &m.SubmittedAt, &m.Batch); err != nil {
+			return nil, fmt.Errorf("match receipts: %w", err)
 		}
-		m.Idx = int(i)
-		out[m.Idx] = m
+		out[int(i)] = m
 	}
 	return out, rows.Err()
 }
 
-// PartUpdate is a receipt applied to a part.
-type PartUpdate struct {
-	MessageID string
-	Part      int16
-	Attempt   int16
-	State     State
-	DoneAt    time.Time
-	Err       string
+// ReceiptRow is a receipt applied to a part (or a dlr_timeout verdict).
+type ReceiptRow struct {
+	MessageID     string
+	Part, Attempt int16
+	Day           int32 // the attempt's day
+	Operator      string
+	SMSCID        []byte
+	State         message.State
+	Stat          string
+	Err           string
+	Reason, Code  string
+	DoneAt        time.Time
+	ReceivedAt    time.Time
 }
 
-// UpdateParts applies receipts to parts that are not final yet.
-func UpdateParts(ctx context.Context, tx pgx.Tx, ups []PartUpdate) error {
-	if len(ups) == 0 {
+var receiptColumns = []string{"message_id", "part", "attempt", "day", "operator", "smsc_id", "state", "stat", "err", "reason",
+	"code", "done_at", "received_at", "batch"}
+
+// AppendReceipts writes receipt rows with one COPY.
+func AppendReceipts(ctx context.Context, tx pgx.Tx, batch int64, rows []ReceiptRow) error {
+	if len(rows) == 0 {
 		return nil
 	}
-	n := len(ups)
-	ids := make([]string, n)
-	parts := make([]int16, n)
-	atts := make([]int16, n)
-	states := make([]int16, n)
-	done := make([]time.Time, n)
-	errs := make([]*string, n)
-	for i, u := range ups {
-		ids[i], parts[i], atts[i], states[i], done[i], errs[i] = u.MessageID, u.Part, u.Attempt, int16(u.State), u.DoneAt, nullable(u.Err)
-	}
-	_, err := tx.Exec(ctx, `UPDATE parts p SET state = u.state, done_at = u.done, err = u.err
-FROM unnest($1::text[], $2::int2[], $3::int2[], $4::int2[], $5::timestamptz[], $6::text[]) u(id, part, att, state, done, err)
-WHERE p.message_id = u.id AND p.part = u.part AND p.attempt = u.att AND p.state NOT IN (4, 5, 6)`,
-		ids, parts, atts, states, done, errs)
+	var vals [14]any
+	i := 0
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"receipts"}, receiptColumns, pgx.CopyFromFunc(func() ([]any, error) {
+		if i >= len(rows) {
+			return nil, nil
+		}
+		r := &rows[i]
+		i++
+		vals[0], vals[1], vals[2], vals[3], vals[4] = r.MessageID, r.Part, r.Attempt, r.Day, r.Operator
+		if r.SMSCID != nil {
+			vals[5] = r.SMSCID
+		} else {
+			vals[5] = nil
+		}
+		vals[6], vals[7], vals[8] = int16(r.State), r.Stat, nullable(r.Err)
+		vals[9], vals[10], vals[11], vals[12], vals[13] = nullable(r.Reason), nullable(r.Code), nullTime(r.DoneAt), r.ReceivedAt, batch
+		return vals[:], nil
+	}))
 	if err != nil {
-		return fmt.Errorf("update parts: %w", err)
+		return fmt.Errorf("append receipts: %w", err)
 	}
 	return nil
 }
 
-// MessageParts is a message with its latest attempt's part states, locked.
-type MessageParts struct {
-	ID            string
-	State         State
+// ChargeRow is a ledger entry made after submit (charges.kind).
+type ChargeRow struct {
+	MessageID     string
+	Part, Attempt int16
+	Day           int32
+	Kind          int16
 	Account       string
-	Dest          string
 	Operator      string
+	Destination   string
+	CountryPrefix string
 	Network       string
-	Tried         []string
-	ForcedRoute   string
-	Parts         int16
-	Attempt       int16
-	PartStates    []State
-	PartSubmitted []time.Time
+	SubmittedAt   time.Time
+	Status        string
+	Cost          billing.Amount
+	CostCurrency  string
+	Price         billing.Amount
+	Currency      string
+	Month         string
 }
 
-// LockMessageParts reads messages and their latest attempt's parts, locking
-// the message rows so concurrent receipt batches serialise per message.
-func LockMessageParts(ctx context.Context, tx pgx.Tx, ids []string) (map[string]*MessageParts, error) {
+// AppendCharges writes charges, each at most once (a receipt delivered
+// twice charges once), and returns which rows were new: only those count
+// in the month aggregates.
+func AppendCharges(ctx context.Context, tx pgx.Tx, batch int64, cs []ChargeRow) ([]bool, error) {
+	if len(cs) == 0 {
+		return nil, nil
+	}
+	n := len(cs)
+	ids, accts, ops, dests, cps, nets, sts, ccur, cur, months := make([]string, n), make([]string, n), make([]string, n),
+		make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	parts, atts, kinds := make([]int16, n), make([]int16, n), make([]int16, n)
+	days := make([]int32, n)
+	sub := make([]time.Time, n)
+	costs, prices := make([]int64, n), make([]int64, n)
+	ord := make([]int32, n)
+	for i, c := range cs {
+		ids[i], parts[i], atts[i], days[i], kinds[i] = c.MessageID, c.Part, c.Attempt, c.Day, c.Kind
+		accts[i], ops[i], dests[i], cps[i], nets[i] = c.Account, c.Operator, c.Destination, c.CountryPrefix, c.Network
+		sub[i], sts[i], costs[i], ccur[i], prices[i], cur[i], months[i] = c.SubmittedAt, c.Status, int64(c.Cost), c.CostCurrency, int64(c.Price), c.Currency, c.Month
+		ord[i] = int32(i)
+	}
 	rows, err := tx.Query(ctx, `
-SELECT m.id, m.state, m.account, m.dest, coalesce(m.operator, ''), m.parts, p.attempt, p.part, p.state, p.submitted_at,
-	coalesce(m.network, ''), m.tried, coalesce(m.forced_route, '')
-FROM messages m JOIN parts p ON p.message_id = m.id
-WHERE m.id = ANY($1) AND p.attempt = (SELECT max(attempt) FROM parts x WHERE x.message_id = m.id)
-ORDER BY m.id, p.part
-FOR UPDATE OF m`, ids)
+INSERT INTO charges (message_id, part, attempt, day, kind, account, operator, destination, country_prefix, network,
+	submitted_at, status, cost, cost_currency, price, currency, month, batch)
+SELECT u.id, u.part, u.att, u.day, u.kind, u.acct, u.op, u.dest, u.cp, u.net, u.sub, u.st, u.cost, u.ccur, u.price, u.cur, u.month, $18
+FROM unnest($1::text[], $2::int2[], $3::int2[], $4::int4[], $5::int2[], $6::text[], $7::text[], $8::text[], $9::text[],
+	$10::text[], $11::timestamptz[], $12::text[], $13::int8[], $14::text[], $15::int8[], $16::text[], $17::text[])
+	AS u(id, part, att, day, kind, acct, op, dest, cp, net, sub, st, cost, ccur, price, cur, month)
+ON CONFLICT DO NOTHING
+RETURNING message_id, part, attempt, kind`, ids, parts, atts, days, kinds, accts, ops, dests, cps, nets, sub, sts, costs, ccur, prices, cur, months, batch)
 	if err != nil {
-		return nil, fmt.Errorf("lock message parts: %w", err)
+		return nil, fmt.Errorf("append charges: %w", err)
 	}
-	defer rows.Close()
-	out := make(map[string]*MessageParts, len(ids))
-	for rows.Next() {
-		var id, acct, dest, op, net, forced string
-		var tried []string
-		var st, pst State
-		var parts, att, part int16
-		var sub time.Time
-		if err := rows.Scan(&id, &st, &acct, &dest, &op, &parts, &att, &part, &pst, &sub, &net, &tried, &forced); err != nil {
-			return nil, err
-		}
-		mp := out[id]
-		if mp == nil {
-			mp = &MessageParts{ID: id, State: st, Account: acct, Dest: dest, Operator: op, Network: net, Tried: tried, ForcedRoute: forced, Parts: parts, Attempt: att,
-				PartStates: make([]State, parts), PartSubmitted: make([]time.Time, parts)}
-			out[id] = mp
-		}
-		if int(part) >= 1 && int(part) <= len(mp.PartStates) {
-			mp.PartStates[part-1] = pst
-			mp.PartSubmitted[part-1] = sub
-		}
+	type key struct {
+		id        string
+		part, att int16
+		kind      int16
 	}
-	return out, rows.Err()
+	got := map[key]bool{}
+	var k key
+	if _, err := pgx.ForEachRow(rows, []any{&k.id, &k.part, &k.att, &k.kind}, func() error { got[k] = true; return nil }); err != nil {
+		return nil, fmt.Errorf("append charges: %w", err)
+	}
+	out := make([]bool, n)
+	for i, c := range cs {
+		out[i] = got[key{c.MessageID, c.Part, c.Attempt, c.Kind}]
+	}
+	return out, nil
 }
 
-// SetMessageStates moves messages to new states (receipts, timeouts).
-func SetMessageStates(ctx context.Context, tx pgx.Tx, ids []string, states []int16, reasons []*string) error {
+// LockMessages serialises receipt batches that touch the same messages
+// (on several instances): a transaction-scoped advisory lock per id, in
+// a fixed order so two batches cannot deadlock.
+func LockMessages(ctx context.Context, tx pgx.Tx, ids []string) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	_, err := tx.Exec(ctx, `UPDATE messages m SET state = u.state, updated_at = now(),
-	final_at = CASE WHEN u.state IN (4, 5, 6, 7) THEN now() END,
-	error_reason = coalesce(u.reason, m.error_reason)
-FROM unnest($1::text[], $2::int2[], $3::text[]) u(id, state, reason) WHERE m.id = u.id`, ids, states, reasons)
-	if err != nil {
-		return fmt.Errorf("set message states: %w", err)
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(x, 7244) AS h FROM unnest($1::text[]) x ORDER BY 1) u`, ids); err != nil {
+		return fmt.Errorf("lock messages: %w", err)
 	}
 	return nil
 }
 
-// EarlyReceipt is a receipt waiting for its submit_sm_resp.
+// EarlyReceipt is a receipt waiting for its part.
 type EarlyReceipt struct {
 	ID         int64
 	Operator   string
 	Keys       []string
-	SMSCID     string
-	State      State
-	Stat       string // the receipt's stat word
+	SMSCID     string // sanitised, for display
+	SMSCRaw    []byte
+	State      message.State
+	Stat       string
 	Err        string
 	DoneAt     time.Time
 	ReceivedAt time.Time
 }
 
-// InsertEarly stores receipts that matched nothing yet.
-func InsertEarly(ctx context.Context, tx pgx.Tx, rs []EarlyReceipt) error {
+// InsertEarly stores receipts that matched nothing yet and returns their ids.
+func InsertEarly(ctx context.Context, tx pgx.Tx, rs []EarlyReceipt) ([]int64, error) {
 	if len(rs) == 0 {
-		return nil
+		return nil, nil
 	}
-	_, err := tx.CopyFrom(ctx, pgx.Identifier{"early_receipts"},
-		[]string{"operator", "keys", "smsc_id", "state", "err", "done_at", "received_at", "stat"},
-		pgx.CopyFromSlice(len(rs), func(i int) ([]any, error) {
-			r := &rs[i]
-			return []any{r.Operator, r.Keys, r.SMSCID, int16(r.State), nullable(r.Err), r.DoneAt, r.ReceivedAt, r.Stat}, nil
-		}))
+	n := len(rs)
+	ops, keys, ids, stats, errs := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]*string, n)
+	raws := make([][]byte, n)
+	states := make([]int16, n)
+	done, recv := make([]time.Time, n), make([]time.Time, n)
+	for i, r := range rs {
+		ops[i], keys[i], ids[i], stats[i], errs[i] = r.Operator, joinComma(r.Keys), r.SMSCID, r.Stat, nullable(r.Err)
+		raws[i], states[i], done[i], recv[i] = r.SMSCRaw, int16(r.State), r.DoneAt, r.ReceivedAt
+	}
+	rows, err := tx.Query(ctx, `INSERT INTO early_receipts (operator, keys, smsc_id, smsc_raw, state, stat, err, done_at, received_at)
+SELECT op, string_to_array(k, ','), id, raw, st, stat, err, done, recv
+FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::int2[], $6::text[], $7::text[], $8::timestamptz[], $9::timestamptz[])
+	AS u(op, k, id, raw, st, stat, err, done, recv)
+RETURNING id`, ops, keys, ids, raws, states, stats, errs, done, recv)
 	if err != nil {
-		return fmt.Errorf("store early receipts: %w", err)
+		return nil, fmt.Errorf("store early receipts: %w", err)
 	}
-	return nil
+	out, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("store early receipts: %w", err)
+	}
+	return out, nil
 }
 
-// PendingEarly returns, locked, pending early receipts whose part now
-// exists. Only matchable rows are read: receipts that will never match
-// (their submit's outcome was lost in a crash) must not hold up the rest.
-// The key is unnested so each probe uses parts' correlation index;
-// `smsc_key = ANY(keys)` scanned every part of the operator per receipt
-// (41.6 s against 0.18 s with 5,000 early receipts, bench-compare).
-func PendingEarly(ctx context.Context, tx pgx.Tx, limit int) ([]EarlyReceipt, error) {
-	rows, err := tx.Query(ctx, `SELECT e.id, e.operator, e.keys, e.smsc_id, e.state, coalesce(e.err, ''), coalesce(e.done_at, e.received_at), e.received_at, e.stat
-FROM early_receipts e
-WHERE NOT e.orphan AND EXISTS (SELECT 1 FROM unnest(e.keys) k JOIN parts p ON p.operator = e.operator AND p.smsc_key = k)
-ORDER BY e.id LIMIT $1 FOR UPDATE OF e SKIP LOCKED`, limit)
+// LoadEarly returns up to limit pending early receipts received in
+// [since, before): a restart takes back what waited in its last life, and
+// live instances adopt what a dead one left waiting.
+func LoadEarly(ctx context.Context, q Querier, since, before time.Time, limit int) ([]EarlyReceipt, error) {
+	rows, err := q.Query(ctx, `SELECT id, operator, keys, smsc_id, smsc_raw, state, stat, coalesce(err, ''), coalesce(done_at, received_at), received_at
+FROM early_receipts WHERE NOT orphan AND received_at >= $1 AND received_at < $2 ORDER BY id LIMIT $3`, since, before, limit)
 	if err != nil {
-		return nil, fmt.Errorf("pending early receipts: %w", err)
+		return nil, fmt.Errorf("load early receipts: %w", err)
 	}
 	defer rows.Close()
 	var out []EarlyReceipt
 	for rows.Next() {
 		var r EarlyReceipt
-		if err := rows.Scan(&r.ID, &r.Operator, &r.Keys, &r.SMSCID, &r.State, &r.Err, &r.DoneAt, &r.ReceivedAt, &r.Stat); err != nil {
-			return nil, err
+		if err := rows.Scan(&r.ID, &r.Operator, &r.Keys, &r.SMSCID, &r.SMSCRaw, &r.State, &r.Stat, &r.Err, &r.DoneAt, &r.ReceivedAt); err != nil {
+			return nil, fmt.Errorf("load early receipts: %w", err)
 		}
 		out = append(out, r)
 	}
 	return out, rows.Err()
 }
 
-// OrphanEarly marks receipts that waited longer than hold as orphans and
-// returns how many per operator.
-func OrphanEarly(ctx context.Context, q Querier, hold time.Duration) (map[string]int, error) {
-	rows, err := q.Query(ctx, `UPDATE early_receipts SET orphan = true
-WHERE NOT orphan AND received_at < now() - $1 * interval '1 second' RETURNING operator`, hold.Seconds())
+// DeleteEarly removes early receipts that were applied (in the
+// transaction that applies them).
+func DeleteEarly(ctx context.Context, tx pgx.Tx, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM early_receipts WHERE id = ANY($1)`, ids); err != nil {
+		return fmt.Errorf("delete early receipts: %w", err)
+	}
+	return nil
+}
+
+// OrphanEarly marks early receipts as orphans (they waited longer than
+// dlr.early_hold) and returns how many per operator.
+func OrphanEarly(ctx context.Context, q Querier, ids []int64) (map[string]int, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	rows, err := q.Query(ctx, `UPDATE early_receipts SET orphan = true WHERE id = ANY($1) AND NOT orphan RETURNING operator`, ids)
 	if err != nil {
 		return nil, fmt.Errorf("orphan receipts: %w", err)
 	}
-	defer rows.Close()
 	out := map[string]int{}
-	for rows.Next() {
-		var op string
-		if err := rows.Scan(&op); err != nil {
-			return nil, err
-		}
-		out[op]++
+	var op string
+	if _, err := pgx.ForEachRow(rows, []any{&op}, func() error { out[op]++; return nil }); err != nil {
+		return nil, fmt.Errorf("orphan receipts: %w", err)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
-// ResolveEarly deletes matched early receipts and marks expired ones orphan.
-func ResolveEarly(ctx context.Context, tx pgx.Tx, matched, orphaned []int64) error {
-	if len(matched) > 0 {
-		if _, err := tx.Exec(ctx, `DELETE FROM early_receipts WHERE id = ANY($1)`, matched); err != nil {
-			return fmt.Errorf("resolve early receipts: %w", err)
-		}
-	}
-	if len(orphaned) > 0 {
-		if _, err := tx.Exec(ctx, `UPDATE early_receipts SET orphan = true WHERE id = ANY($1)`, orphaned); err != nil {
-			return fmt.Errorf("resolve early receipts: %w", err)
-		}
-	}
-	return nil
-}
-
-// Reroute sends a message whose attempt failed by receipt to another
-// operator (reroute): queued again with the failed operator tried.
-type Reroute struct {
-	ID       string
-	From, To string
-	Attempt  int16 // the failed attempt
-	Failed   State // its final state, written on its ledger rows
-}
-
-// RerouteMessages queues the messages again on their next operator and
-// refunds the failed attempt: its ledger rows keep their cost and get
-// price 0 and the attempt's status, the month's revenue and the tier
-// counter follow (the customer pays for the attempt that is final).
-func RerouteMessages(ctx context.Context, tx pgx.Tx, rs []Reroute) error {
-	if len(rs) == 0 {
-		return nil
-	}
-	ids := make([]string, len(rs))
-	to := make([]string, len(rs))
-	from := make([]string, len(rs))
-	atts := make([]int16, len(rs))
-	sts := make([]string, len(rs))
-	for i, r := range rs {
-		ids[i], to[i], from[i], atts[i], sts[i] = r.ID, r.To, r.From, r.Attempt, r.Failed.String()
-	}
-	if _, err := tx.Exec(ctx, `UPDATE messages m SET state = 0, operator = u.next_op, tried = m.tried || u.failed_op,
-	rerouted = m.rerouted + 1, owner = NULL, updated_at = now()
-FROM unnest($1::text[], $2::text[], $3::text[]) u(id, next_op, failed_op) WHERE m.id = u.id`, ids, to, from); err != nil {
-		return fmt.Errorf("reroute: %w", err)
-	}
-	_, err := tx.Exec(ctx, `WITH refunded AS (
-	UPDATE ledger l SET price = 0, status = u.st
-	FROM unnest($1::text[], $2::int2[], $3::text[]) u(id, att, st), ledger old
-	WHERE l.message_id = u.id AND l.attempt = u.att AND old.message_id = l.message_id AND old.part = l.part AND old.attempt = l.attempt
-	RETURNING l.account, l.month, l.operator, l.currency, old.price
-), by_op AS (
-	UPDATE billing_month b SET revenue = b.revenue - s.price
-	FROM (SELECT account, month, operator, currency, sum(price) AS price FROM refunded GROUP BY 1, 2, 3, 4) s
-	WHERE b.account = s.account AND b.month = s.month AND b.operator = s.operator AND b.currency = s.currency
-	RETURNING 1
-)
-UPDATE billing_month b SET parts = b.parts - s.n
-FROM (SELECT account, month, count(*) AS n FROM refunded WHERE price > 0 GROUP BY 1, 2) s
-WHERE b.account = s.account AND b.month = s.month AND b.operator = '' AND b.currency = ''`, ids, atts, sts)
+// OrphanEarlyBefore marks every pending early receipt received before t
+// as an orphan (receipts no instance holds in memory any more).
+func OrphanEarlyBefore(ctx context.Context, q Querier, t time.Time) (map[string]int, error) {
+	rows, err := q.Query(ctx, `UPDATE early_receipts SET orphan = true WHERE NOT orphan AND received_at < $1 RETURNING operator`, t)
 	if err != nil {
-		return fmt.Errorf("reroute refund: %w", err)
+		return nil, fmt.Errorf("orphan receipts: %w", err)
 	}
-	return nil
+	out := map[string]int{}
+	var op string
+	if _, err := pgx.ForEachRow(rows, []any{&op}, func() error { out[op]++; return nil }); err != nil {
+		return nil, fmt.Errorf("orphan receipts: %w", err)
+	}
+	return out, nil
 }

@@ -1,6 +1,9 @@
-// Package store is smsgate's Postgres layer: the durable message queue, the
-// parts and receipts used for correlation, the transactional outbox, the
-// billing ledger and MO storage. Every hot-path write is batched.
+// Package store is smsgate's Postgres layer: the append-only journal
+// (messages, attempts, receipts, charges, MO) and what waits in it
+// (parked messages, early receipts), the lanes and batches that events are
+// published by, the billing ledger, and the cluster's shared state (bind
+// slots, controls, blocklist). Each transaction of the pipeline is a named
+// operation here; every hot-path write is batched.
 package store
 
 import (
@@ -10,10 +13,13 @@ import (
 	"fmt"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -23,6 +29,10 @@ var migrations embed.FS
 // Store wraps a connection pool.
 type Store struct {
 	Pool *pgxpool.Pool
+	// GenDays is the length of a messages generation in days (settings
+	// table, fixed when the schema is created).
+	GenDays int32
+	gens    atomic.Pointer[[]int32]
 }
 
 // Open connects to dsn and checks the connection.
@@ -45,7 +55,32 @@ func Open(ctx context.Context, dsn string, maxConns int32) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres %s: %w", redactDSN(dsn), err)
 	}
-	return &Store{Pool: pool}, nil
+	s := &Store{Pool: pool, GenDays: 10}
+	// Tools that do not migrate still need the settings of an existing schema.
+	if err := s.loadSettings(ctx); err != nil && !isUndefinedTable(err) {
+		pool.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// loadSettings reads the schema's settings and the existing generations.
+func (s *Store) loadSettings(ctx context.Context) error {
+	var v string
+	if err := s.Pool.QueryRow(ctx, `SELECT value FROM settings WHERE key = 'msg_gen_days'`).Scan(&v); err != nil {
+		return fmt.Errorf("settings: %w", err)
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return fmt.Errorf("settings: msg_gen_days %q is not a positive integer", v)
+	}
+	s.GenDays = int32(n)
+	return s.loadGens(ctx)
+}
+
+func isUndefinedTable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "42P01"
 }
 
 // Close closes the pool.
@@ -106,8 +141,17 @@ func (s *Store) Migrate(ctx context.Context) error {
 			return fmt.Errorf("migration %s: %w", name, err)
 		}
 	}
-	return nil
+	if err := s.loadSettings(ctx); err != nil {
+		return err
+	}
+	now := time.Now()
+	return s.EnsurePartitions(ctx, now.Add(-24*time.Hour), now.Add(partitionsAhead))
 }
+
+// partitionsAhead is how far ahead partitions are created, so a gateway
+// that runs through midnight (or was stopped for days) never writes into
+// a missing one.
+const partitionsAhead = 8 * 24 * time.Hour
 
 // EnsureDatabase creates the database named in dsn if it does not exist,
 // connecting to the "postgres" database of the same server. For the demo and

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/xuri/excelize/v2"
 	"go.uber.org/zap/zaptest"
@@ -37,17 +38,28 @@ func testStore(t *testing.T) *store.Store {
 	if err := st.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
+	if err := st.EnsurePartitions(ctx, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	// Journal rows as the pipeline writes them: attempts charged at
+	// submit, the receipts of m,1's two parts, one MO.
 	_, err = st.Pool.Exec(ctx, `
-INSERT INTO ledger (message_id, part, attempt, account, operator, destination, country_prefix, submitted_at, status, cost, cost_currency, price, currency, month) VALUES
- ('m,1', 1, 1, 'acme', 'magti', '995599000001', '995', '2026-11-05T10:00:01.120Z', 'submitted', 0.012, 'EUR', 0.030, 'EUR', '2026-11'),
- ('m,1', 2, 1, 'acme', 'magti', '995599000001', '995', '2026-11-05T10:00:01.125Z', 'submitted', 0.012, 'EUR', 0.030, 'EUR', '2026-11'),
- ('q"2', 1, 1, 'შპს', 'silknet', '995322000002', '995', '2026-11-06T00:00:00Z', 'submitted', 0.000001, 'EUR', 0.025, 'EUR', '2026-11'),
- ('late', 1, 1, 'acme', 'magti', '995599000003', '995', '2026-12-01T00:00:00Z', 'submitted', 0.012, 'EUR', 0.030, 'EUR', '2026-12');
-INSERT INTO parts (message_id, part, attempt, operator, smsc_id, smsc_key, state, submitted_at) VALUES
- ('m,1', 1, 1, 'magti', 'A1', 'a1', 4, now()), ('m,1', 2, 1, 'magti', 'A2', 'a2', 5, now());
-INSERT INTO mo (id, operator, src, dst, body, parts, keyword, received_at) VALUES
- ('mo-1', 'magti', '995599000009', '4422', 'VOTE 3, "yes"
-new line 😀', 1, 'VOTE', '2026-11-07T08:00:00Z');`)
+INSERT INTO attempts (message_id, gen, day, part, attempt, parts, operator, smsc_id, smsc_key, state, submitted_at,
+	account, destination, country_prefix, charged, cost, cost_currency, price, currency, month, batch)
+SELECT id, 0, floor(extract(epoch FROM at) / 86400)::int, part, 1, parts, op, convert_to(sid, 'UTF8'), lower(sid), 2, at,
+	acct, dest, '995', true, cost, 'EUR', price, 'EUR', month, 1
+FROM (VALUES
+ ('m,1', 1, 2, 'magti', 'A1', '2026-11-05T10:00:01.120Z'::timestamptz, 'acme', '995599000001', 12000, 30000, '2026-11'),
+ ('m,1', 2, 2, 'magti', 'A2', '2026-11-05T10:00:01.125Z'::timestamptz, 'acme', '995599000001', 12000, 30000, '2026-11'),
+ ('q"2', 1, 1, 'silknet', 'B1', '2026-11-06T00:00:00Z'::timestamptz, 'შპს', '995322000002', 1, 25000, '2026-11'),
+ ('late', 1, 1, 'magti', 'A3', '2026-12-01T00:00:00Z'::timestamptz, 'acme', '995599000003', 12000, 30000, '2026-12'))
+	AS v(id, part, parts, op, sid, at, acct, dest, cost, price, month);
+INSERT INTO receipts (message_id, part, attempt, day, operator, state, received_at, batch)
+SELECT 'm,1', p, 1, floor(extract(epoch FROM '2026-11-05T10:00:01Z'::timestamptz) / 86400)::int, 'magti', s, now(), 1
+FROM (VALUES (1, 4), (2, 5)) AS v(p, s);
+INSERT INTO mo (id, day, operator, src, dst, body, parts, keyword, received_at, batch) VALUES
+ ('mo-1', floor(extract(epoch FROM '2026-11-07T08:00:00Z'::timestamptz) / 86400)::int, 'magti', '995599000009', '4422', 'VOTE 3, "yes"
+new line 😀', 1, 'VOTE', '2026-11-07T08:00:00Z', 1);`)
 	if err != nil {
 		t.Fatal(err)
 	}

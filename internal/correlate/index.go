@@ -1,0 +1,192 @@
+// Package correlate is the in-memory index of parts recently accepted by
+// an SMSC, keyed by operator and correlation key. Dispatch adds a part the
+// moment its submit_sm_resp arrives; receipts look it up first, so a
+// receipt that arrives before the outcome is written (the common case:
+// SMSCs send the receipt right after the response) is matched without a
+// database read. The index is bounded in entries and age; a receipt for a
+// part it no longer holds is matched in Postgres.
+package correlate
+
+import (
+	"sync"
+	"time"
+
+	"github.com/smsgate/smsgate/billing"
+	"github.com/smsgate/smsgate/internal/message"
+)
+
+// Msg is one attempt of a message as the parts of the index share it. Its
+// fields after the mutex change only under it.
+type Msg struct {
+	ID          string
+	Gen         int32
+	Attempt     int16
+	Account     string
+	Dest        string
+	Network     string
+	Operator    string
+	ForcedRoute string
+	Tried       []string
+	DLR         bool
+	Rerouted    bool
+	Meta        []byte
+	Created     time.Time
+
+	mu sync.Mutex
+	// Parts is the attempt's parts, by part number - 1.
+	Parts []*Part
+	// Batch is the outcome batch that wrote the attempt (0: not yet) and
+	// Published whether its events were produced: a receipt's status
+	// event must not overtake the message's "submitted".
+	Batch     int64
+	Published bool
+	// Final: a final status was published; later receipts change nothing.
+	Final bool
+}
+
+// Part is one part of an attempt.
+type Part struct {
+	Msg         *Msg
+	Part        int16 // from 1
+	SMSCID      []byte
+	Key         string
+	SubmittedAt time.Time
+	// State is the outcome (Submitted, Unknown…) and then what receipts
+	// said (guarded by Msg's mutex).
+	State   message.State
+	Stat    string
+	Reason  string
+	Code    string
+	Charged bool
+	Price   billing.Amount
+	Cost    billing.Amount
+	Cur     string
+}
+
+// Lock and Unlock guard the mutable fields of m and its parts.
+func (m *Msg) Lock()   { m.mu.Lock() }
+func (m *Msg) Unlock() { m.mu.Unlock() }
+
+// Index maps (operator, key) to parts. Safe for concurrent use.
+type Index struct {
+	mu      sync.Mutex
+	parts   map[string]*Part
+	byBatch map[int64][]*Msg // outcome batches waiting for their publish
+	order   []entryRef       // insertion order, for eviction
+	head    int
+	max     int
+	maxAge  time.Duration
+}
+
+type entryRef struct {
+	key string
+	at  time.Time
+}
+
+// New returns an index holding at most max parts for at most maxAge.
+func New(max int, maxAge time.Duration) *Index {
+	return &Index{parts: make(map[string]*Part, max/4), byBatch: map[int64][]*Msg{}, max: max, maxAge: maxAge}
+}
+
+func indexKey(op, key string) string { return op + "\x00" + key }
+
+// Add registers p under its operator and key (no-op without a key).
+func (x *Index) Add(p *Part, now time.Time) {
+	if x == nil || p.Key == "" {
+		return
+	}
+	k := indexKey(p.Msg.Operator, p.Key)
+	x.mu.Lock()
+	x.parts[k] = p
+	x.order = append(x.order, entryRef{key: k, at: now})
+	x.evictLocked(now)
+	x.mu.Unlock()
+}
+
+func (x *Index) evictLocked(now time.Time) {
+	for x.head < len(x.order) {
+		e := x.order[x.head]
+		if len(x.parts) <= x.max && now.Sub(e.at) < x.maxAge {
+			break
+		}
+		if p := x.parts[e.key]; p != nil {
+			delete(x.parts, e.key)
+		}
+		x.order[x.head] = entryRef{}
+		x.head++
+	}
+	if x.head > 4096 && x.head*2 > len(x.order) {
+		x.order = append(x.order[:0:0], x.order[x.head:]...)
+		x.head = 0
+	}
+}
+
+// Lookup returns the part for a receipt of operator, trying keys in order.
+func (x *Index) Lookup(op string, keys []string) *Part {
+	if x == nil {
+		return nil
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for _, k := range keys {
+		if p := x.parts[indexKey(op, k)]; p != nil {
+			return p
+		}
+	}
+	return nil
+}
+
+// Written records that msgs' outcome committed as batch.
+func (x *Index) Written(msgs []*Msg, batch int64) {
+	if x == nil || len(msgs) == 0 {
+		return
+	}
+	for _, m := range msgs {
+		m.mu.Lock()
+		m.Batch = batch
+		m.mu.Unlock()
+	}
+	x.mu.Lock()
+	x.byBatch[batch] = msgs
+	x.mu.Unlock()
+}
+
+// Published records that batch's events were produced.
+func (x *Index) Published(batch int64) {
+	if x == nil {
+		return
+	}
+	x.mu.Lock()
+	msgs := x.byBatch[batch]
+	delete(x.byBatch, batch)
+	x.mu.Unlock()
+	for _, m := range msgs {
+		m.mu.Lock()
+		m.Published = true
+		m.mu.Unlock()
+	}
+}
+
+// Len is the number of parts held.
+func (x *Index) Len() int {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return len(x.parts)
+}
+
+// StoredKey is the form of a correlation key that goes into Postgres and
+// the index: the key itself when it is valid UTF-8 without NUL (every
+// real SMSC id), else "~x" and its bytes in hex, so a hostile id can
+// neither break a write nor match another id.
+func StoredKey(k string) string {
+	if message.Storable(k) && (len(k) < 2 || k[:2] != "~x") {
+		return k
+	}
+	const hexd = "0123456789abcdef"
+	b := make([]byte, 0, 2+2*len(k))
+	b = append(b, '~', 'x')
+	for i := 0; i < len(k); i++ {
+		b = append(b, hexd[k[i]>>4], hexd[k[i]&15])
+	}
+	return string(b)
+}

@@ -1,0 +1,327 @@
+package journal
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.uber.org/zap"
+
+	"github.com/smsgate/smsgate/internal/health"
+	"github.com/smsgate/smsgate/internal/store"
+)
+
+// Publisher produces the events of committed batches to Kafka, per lane in
+// commit order (so one message's events keep their order), and keeps each
+// lane's published watermark: the last batch whose events, and every
+// earlier batch's, were produced. There is no outbox: when events cannot
+// be kept in memory (Kafka away long enough for the queue to fill), they
+// are dropped and republished from the journal rows once Kafka is back —
+// the same repair a crash between commit and produce gets.
+type Publisher struct {
+	o     PublisherOptions
+	mu    sync.Mutex
+	lanes map[string]*lanePub
+	wake  chan struct{}
+}
+
+// PublisherOptions configure a Publisher.
+type PublisherOptions struct {
+	Producer interface {
+		ProduceSync(ctx context.Context, rs ...*kgo.Record) kgo.ProduceResults
+	}
+	Pool *pgxpool.Pool
+	// Republish rebuilds the events of a lane's batches from the journal
+	// (current status of each message touched, MO as stored).
+	Republish func(ctx context.Context, batches []int64) ([]*kgo.Record, error)
+	// QueueBatches bounds the batches kept in memory per lane (default 256).
+	QueueBatches int
+	// OnPublished runs after a lane's batch is produced (receipts wait for
+	// their part's outcome to be published: cross-lane order).
+	OnPublished func(lane string, batch int64)
+	Progress    *health.Stage
+	Logger      *zap.Logger
+	Metrics     *PublisherMetrics
+}
+
+type pending struct {
+	batch  int64
+	events []*kgo.Record
+}
+
+type lanePub struct {
+	queue []pending
+	// published: every batch of the lane up to it is produced (in memory;
+	// stored in lanes.published by the lane's next batch or by flush).
+	published int64
+	stored    int64
+	// behind: events of batches after published were dropped; republish
+	// from the journal before producing anything newer. dropped is the
+	// newest batch dropped.
+	behind  bool
+	dropped int64
+}
+
+// NewPublisher returns a publisher; Run produces until its context ends.
+func NewPublisher(o PublisherOptions) *Publisher {
+	if o.QueueBatches <= 0 {
+		o.QueueBatches = 256
+	}
+	if o.Logger == nil {
+		o.Logger = zap.NewNop()
+	}
+	if o.Metrics == nil {
+		o.Metrics = NewPublisherMetrics(nil)
+	}
+	if o.Progress == nil {
+		o.Progress = health.NewRegistry().Stage("publish")
+	}
+	return &Publisher{o: o, lanes: map[string]*lanePub{}, wake: make(chan struct{}, 1)}
+}
+
+func (p *Publisher) lane(id string) *lanePub {
+	l := p.lanes[id]
+	if l == nil {
+		l = &lanePub{}
+		p.lanes[id] = l
+	}
+	return l
+}
+
+// Watermark is the lane's published watermark to store with its next batch.
+func (p *Publisher) Watermark(lane string) int64 {
+	if p == nil {
+		return 0
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	l := p.lane(lane)
+	if l.published > l.stored {
+		l.stored = l.published
+		return l.published
+	}
+	return 0
+}
+
+// Enqueue hands a committed batch's events on. It never blocks: past the
+// bound the events are dropped and the lane is republished from the
+// journal later.
+func (p *Publisher) Enqueue(lane string, batch int64, events []*kgo.Record) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	l := p.lane(lane)
+	if !l.behind && len(l.queue) >= p.o.QueueBatches {
+		l.behind = true
+		for _, q := range l.queue {
+			p.o.Metrics.dropped.Add(float64(len(q.events)))
+		}
+		l.queue = nil
+		p.o.Logger.Warn("event queue full (Kafka slow or away); events will be republished from the journal", zap.String("lane", lane))
+	}
+	if l.behind {
+		p.o.Metrics.dropped.Add(float64(len(events)))
+		l.dropped = max(l.dropped, batch)
+	} else {
+		l.queue = append(l.queue, pending{batch: batch, events: events})
+	}
+	p.mu.Unlock()
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run produces queued events until ctx ends, then produces what is queued
+// (bounded) and stores the watermarks.
+func (p *Publisher) Run(ctx context.Context) error {
+	flush := time.NewTicker(200 * time.Millisecond)
+	defer flush.Stop()
+	backoff := 100 * time.Millisecond
+	for {
+		select {
+		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			p.drain(fctx)
+			p.storeWatermarks(fctx)
+			cancel()
+			return nil
+		case <-p.wake:
+		case <-flush.C:
+			p.storeWatermarks(ctx)
+		}
+		if err := p.drain(ctx); err != nil {
+			p.o.Progress.Waiting(true)
+			p.o.Progress.Blocked(err.Error())
+			p.o.Logger.Warn("publishing events failed; retrying", zap.Error(err))
+			if !sleepCtx(ctx, backoff) {
+				continue
+			}
+			backoff = min(2*backoff, 5*time.Second)
+			select {
+			case p.wake <- struct{}{}:
+			default:
+			}
+			continue
+		}
+		backoff = 100 * time.Millisecond
+		p.o.Progress.Blocked("")
+		p.o.Progress.Waiting(false)
+	}
+}
+
+// drain produces every lane's queue in order.
+func (p *Publisher) drain(ctx context.Context) error {
+	for {
+		p.mu.Lock()
+		var id string
+		var l *lanePub
+		var work []pending
+		var behind bool
+		for lid, lp := range p.lanes {
+			if len(lp.queue) > 0 || lp.behind {
+				id, l = lid, lp
+				behind = lp.behind
+				work = append(work, lp.queue...)
+				break
+			}
+		}
+		p.mu.Unlock()
+		if l == nil {
+			return nil
+		}
+		if behind {
+			if err := p.catchUp(ctx, id, l); err != nil {
+				return err
+			}
+			continue
+		}
+		// Produce everything queued for the lane in one call: batches are
+		// produced in order and acknowledged together.
+		var recs []*kgo.Record
+		for _, w := range work {
+			recs = append(recs, w.events...)
+		}
+		if len(recs) > 0 {
+			pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			err := p.o.Producer.ProduceSync(pctx, recs...).FirstErr()
+			cancel()
+			if err != nil {
+				return err
+			}
+			p.o.Metrics.produced.Add(float64(len(recs)))
+		}
+		last := work[len(work)-1].batch
+		p.mu.Lock()
+		if !l.behind {
+			l.queue = l.queue[len(work):]
+			l.published = max(l.published, last)
+		}
+		p.mu.Unlock()
+		if p.o.OnPublished != nil {
+			for _, w := range work {
+				p.o.OnPublished(id, w.batch)
+			}
+		}
+		p.o.Progress.Advanced()
+	}
+}
+
+// catchUp republishes a lane's batches after its watermark from the
+// journal, then resumes from the queue.
+func (p *Publisher) catchUp(ctx context.Context, id string, l *lanePub) error {
+	p.mu.Lock()
+	from := l.published
+	p.mu.Unlock()
+	for {
+		batches, err := store.LaneBatches(ctx, p.o.Pool, id, from, 500)
+		if err != nil {
+			return err
+		}
+		if len(batches) == 0 {
+			break
+		}
+		recs, err := p.o.Republish(ctx, batches)
+		if err != nil {
+			return err
+		}
+		if len(recs) > 0 {
+			pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			err = p.o.Producer.ProduceSync(pctx, recs...).FirstErr()
+			cancel()
+			if err != nil {
+				return err
+			}
+			p.o.Metrics.republished.Add(float64(len(recs)))
+		}
+		from = batches[len(batches)-1]
+		p.mu.Lock()
+		l.published = max(l.published, from)
+		p.mu.Unlock()
+		if p.o.OnPublished != nil {
+			for _, b := range batches {
+				p.o.OnPublished(id, b)
+			}
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if l.dropped > from {
+		return nil // dropped while catching up: drain comes back here
+	}
+	l.behind = false
+	return nil
+}
+
+// storeWatermarks writes the watermarks of lanes that published since
+// their last stored value (idle lanes; busy ones store with each batch).
+func (p *Publisher) storeWatermarks(ctx context.Context) {
+	p.mu.Lock()
+	type wm struct {
+		id string
+		b  int64
+	}
+	var todo []wm
+	for id, l := range p.lanes {
+		if l.published > l.stored {
+			todo = append(todo, wm{id, l.published})
+		}
+	}
+	p.mu.Unlock()
+	for _, w := range todo {
+		if err := store.SetPublished(ctx, p.o.Pool, w.id, w.b); err != nil {
+			p.o.Logger.Debug("storing a published watermark failed; the next batch stores it", zap.Error(err))
+			continue
+		}
+		p.mu.Lock()
+		if l := p.lanes[w.id]; l != nil && w.b > l.stored {
+			l.stored = w.b
+		}
+		p.mu.Unlock()
+	}
+}
+
+// PublisherMetrics of the event publisher.
+type PublisherMetrics struct {
+	produced, republished, dropped prometheus.Counter
+}
+
+// NewPublisherMetrics registers the publisher's metrics with reg.
+func NewPublisherMetrics(reg prometheus.Registerer) *PublisherMetrics {
+	m := &PublisherMetrics{
+		produced: prometheus.NewCounter(prometheus.CounterOpts{Name: "smsgate_events_published_total",
+			Help: "Events produced to sms.status and sms.mo after their batch committed."}),
+		republished: prometheus.NewCounter(prometheus.CounterOpts{Name: "smsgate_events_republished_total",
+			Help: "Events produced again from the journal (after a crash, or after Kafka was away long enough to drop them from memory)."}),
+		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "smsgate_events_dropped_from_memory_total",
+			Help: "Events dropped from the in-memory queue while Kafka was slow or away; they are republished from the journal."}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.produced, m.republished, m.dropped)
+	}
+	return m
+}
