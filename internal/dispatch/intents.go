@@ -126,16 +126,20 @@ func (s *Stage) writeIntents(ctx context.Context, tx pgx.Tx, batch int64, items 
 	var claimIdx []int
 	var rejIDs, rejReasons, rejDetails []string
 	var rejGens []int32
+	var rejIdx []int
 	for i := range items {
 		r := items[i].row
 		m := r.M
 		if res[i] == Refused {
-			if m.Parked {
-				rejIDs, rejGens = append(rejIDs, m.ID), append(rejGens, m.Gen)
-				rejReasons, rejDetails = append(rejReasons, reasons[i]), append(rejDetails, details[i])
-				continue
-			}
 			r.State, r.Reason, r.Detail = message.Rejected, reasons[i], details[i]
+		}
+		if m.Parked && r.State == message.Rejected {
+			// A parked row that is refused or expired when due: its row ends
+			// rejected (it exists already; inserting would be a replay).
+			rejIDs, rejGens = append(rejIDs, m.ID), append(rejGens, m.Gen)
+			rejReasons, rejDetails = append(rejReasons, r.Reason), append(rejDetails, r.Detail)
+			rejIdx = append(rejIdx, i)
+			continue
 		}
 		if m.Parked && r.State == message.Sending {
 			claims = append(claims, store.ParkedKey{ID: m.ID, Gen: m.Gen, Operator: m.Operator, Attempt: m.Attempt, Tried: m.Tried})
@@ -186,8 +190,17 @@ func (s *Stage) writeIntents(ctx context.Context, tx pgx.Tx, batch int64, items 
 			res[i] = Lost
 		}
 	}
-	if err := store.RejectParked(ctx, tx, batch, s.o.InstanceID, rejIDs, rejGens, rejReasons, rejDetails); err != nil {
+	rejected, err := store.RejectParked(ctx, tx, batch, s.o.InstanceID, rejIDs, rejGens, rejReasons, rejDetails)
+	if err != nil {
 		return journal.Effects{}, err
+	}
+	for _, i := range rejIdx {
+		switch {
+		case !rejected[items[i].row.M.ID]:
+			res[i] = Lost
+		case res[i] != Refused:
+			res[i] = Written
+		}
 	}
 	// Events of rows that end or pause a message here.
 	var events []*kgo.Record

@@ -44,6 +44,12 @@ type Recovery struct {
 
 // Run repairs every dead lane it can lock; it returns the first error.
 func (r *Recovery) Run(ctx context.Context) error {
+	// Recovery's own rows (unknown attempts) are a lane too: if this
+	// instance dies between writing them and publishing their events,
+	// whoever repairs it publishes them.
+	if err := store.RegisterLane(ctx, r.Pool, r.Lane, r.Instance, "recovery"); err != nil {
+		return err
+	}
 	lanes, err := store.DeadLanes(ctx, r.Pool, r.Instance, r.Lanes, r.DeadAfter)
 	if err != nil {
 		return err
@@ -72,9 +78,8 @@ func (r *Recovery) repair(ctx context.Context, l store.LaneInfo) error {
 		return nil
 	}
 	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(hashtextextended('lane:' || $1, 0))`, l.ID) //nolint:errcheck // released with the session anyway
-	var touched []string
 	if l.Kind == "intents" {
-		n, ids, err := r.unknowns(ctx, l)
+		n, err := r.unknowns(ctx, l)
 		if err != nil {
 			return err
 		}
@@ -84,7 +89,6 @@ func (r *Recovery) repair(ctx context.Context, l store.LaneInfo) error {
 				r.Recovered(n)
 			}
 		}
-		touched = ids
 	}
 	from := l.Published
 	for {
@@ -107,37 +111,36 @@ func (r *Recovery) repair(ctx context.Context, l store.LaneInfo) error {
 			return err
 		}
 	}
-	if len(touched) > 0 {
-		if err := r.publishCurrent(ctx, touched); err != nil {
-			return err
-		}
-	}
 	return store.MarkRecovered(ctx, r.Pool, l.ID)
 }
 
 // unknowns writes unknown attempt rows for the lane's intents without
-// outcome (batches after its settled watermark).
-func (r *Recovery) unknowns(ctx context.Context, l store.LaneInfo) (int, []string, error) {
+// outcome (batches after its settled watermark) and publishes their
+// "unknown" events, a chunk at a time.
+func (r *Recovery) unknowns(ctx context.Context, l store.LaneInfo) (int, error) {
 	total := 0
-	var ids []string
 	from := l.Settled
 	for {
 		batches, err := store.LaneBatches(ctx, r.Pool, l.ID, from, 500)
 		if err != nil || len(batches) == 0 {
-			return total, ids, err
+			return total, err
 		}
 		from = batches[len(batches)-1]
 		open, err := store.IntentsWithoutOutcome(ctx, r.Pool, batches)
 		if err != nil {
-			return total, ids, err
+			return total, err
 		}
 		if len(open) == 0 {
+			if err := store.SetSettled(ctx, r.Pool, l.ID, from); err != nil {
+				return total, err
+			}
 			continue
 		}
 		now := time.Now()
+		var b int64
 		err = pgx.BeginFunc(ctx, r.Pool, func(tx pgx.Tx) error {
-			b, err := store.BeginBatch(ctx, tx, r.Lane, 0)
-			if err != nil {
+			var err error
+			if b, err = store.BeginBatch(ctx, tx, r.Lane, 0); err != nil {
 				return err
 			}
 			var rows []store.AttemptRow
@@ -152,14 +155,21 @@ func (r *Recovery) unknowns(ctx context.Context, l store.LaneInfo) (int, []strin
 			return store.AppendAttempts(ctx, tx, b, rows)
 		})
 		if err != nil {
-			return total, ids, err
+			return total, err
 		}
 		total += len(open)
-		for _, u := range open {
-			ids = append(ids, u.ID)
+		ids := make([]string, len(open))
+		for i, u := range open {
+			ids[i] = u.ID
+		}
+		if err := r.publishCurrent(ctx, ids); err != nil {
+			return total, err
+		}
+		if err := store.SetPublished(ctx, r.Pool, r.Lane, b); err != nil {
+			return total, err
 		}
 		if err := store.SetSettled(ctx, r.Pool, l.ID, from); err != nil {
-			return total, ids, err
+			return total, err
 		}
 	}
 }

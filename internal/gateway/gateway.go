@@ -282,7 +282,21 @@ func (g *Gateway) startup(ctx context.Context) error {
 	if err := g.nets.load(ctx); err != nil {
 		return err
 	}
+	// A restart with a stable instance id finds its own lanes of the last
+	// life: repair them (unknown intents, unpublished events) before the
+	// new life writes under the same ids. Dead peers are repaired too.
+	if err := g.recovery(nil).Run(ctx); err != nil {
+		return err
+	}
 	return g.refreshControls(ctx)
+}
+
+// recovery repairs dead lanes; current are this life's lanes (nil at
+// start: every lane of this instance id is from an earlier life).
+func (g *Gateway) recovery(current []string) *events.Recovery {
+	return &events.Recovery{Pool: g.store.Pool, Producer: g.producer, Topics: g.topics, LastPartOnly: g.lastPartOnly,
+		Instance: g.opts.InstanceID, Lane: g.opts.InstanceID + "/recovery", DeadAfter: g.opts.OrphanAfter, Logger: g.log,
+		Lanes: current, Recovered: func(n int) { g.metrics.recovered.WithLabelValues("unknown").Add(float64(n)) }}
 }
 
 // lastPartOnly tells whether an operator sends receipts for the last part

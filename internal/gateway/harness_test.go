@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/smsgate/smsgate/internal/config"
@@ -182,11 +183,18 @@ func (e *env) stop() {
 	e.cancel = nil
 }
 
+// testLogger logs to the test when SMSGATE_TEST_LOG is set: "1" (or any
+// value that is not a level) at debug, else at the level it names.
 func testLogger(t testing.TB) *zap.Logger {
-	if os.Getenv("SMSGATE_TEST_LOG") != "" {
-		return zaptest.NewLogger(t)
+	v := os.Getenv("SMSGATE_TEST_LOG")
+	if v == "" {
+		return zap.NewNop()
 	}
-	return zap.NewNop()
+	lvl, err := zapcore.ParseLevel(v)
+	if err != nil {
+		lvl = zapcore.DebugLevel
+	}
+	return zaptest.NewLogger(t, zaptest.Level(lvl))
 }
 
 // produce writes raw records to sms.submit.

@@ -17,17 +17,8 @@ import (
 func (g *Gateway) housekeeping(ctx context.Context) error {
 	tick := time.NewTicker(g.opts.HousekeepingEvery)
 	defer tick.Stop()
-	rec := &events.Recovery{Pool: g.store.Pool, Producer: g.producer, Topics: g.topics, LastPartOnly: g.lastPartOnly,
-		Instance: g.opts.InstanceID, Lane: g.opts.InstanceID + "/recovery", DeadAfter: g.opts.OrphanAfter, Logger: g.log,
-		Lanes: []string{g.opts.InstanceID + "/intents", g.opts.InstanceID + "/outcomes", g.opts.InstanceID + "/inbound",
-			g.opts.InstanceID + "/control", g.opts.InstanceID + "/recovery"},
-		Recovered: func(n int) { g.metrics.recovered.WithLabelValues("unknown").Add(float64(n)) }}
-	if err := store.RegisterLane(ctx, g.store.Pool, rec.Lane, g.opts.InstanceID, "recovery"); err != nil && ctx.Err() == nil {
-		g.log.Warn("recovery lane not registered", zap.Error(err))
-	}
-	// This instance's own earlier life is repaired at once (a restart with
-	// the same id); dead peers once their heartbeat is stale.
-	g.job(ctx, "recovery", func() error { return rec.Run(ctx) })
+	id := g.opts.InstanceID
+	rec := g.recovery([]string{id + "/intents", id + "/outcomes", id + "/inbound", id + "/control", id + "/recovery"})
 	g.job(ctx, "v1 outbox", func() error {
 		n, err := events.DrainOutbox(ctx, g.store.Pool, g.producer, g.topics)
 		if n > 0 {

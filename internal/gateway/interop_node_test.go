@@ -121,9 +121,13 @@ mo: {keywords: [VOTE]}
 		recs = append(recs, msg(fmt.Sprintf("n%02d", i), fmt.Sprintf("99559910%04d", i), text))
 	}
 	e.submit(recs...)
+	deadline := time.Now().Add(55 * time.Second)
 	waitFor(t, 60*time.Second, "all delivered via node-smpp", func() bool {
 		for _, r := range recs {
 			if l := e.events.last(r["id"].(string)); l == nil || l["status"] != "delivered" {
+				if time.Now().After(deadline) {
+					t.Logf("%s: %v; db %s", r["id"], e.events.statuses(r["id"].(string)), e.dbState(r["id"].(string)))
+				}
 				return false
 			}
 		}

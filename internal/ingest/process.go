@@ -39,7 +39,7 @@ func (s *Stage) process(ctx context.Context, tr *tracker, recs []*kgo.Record) {
 	for i, r := range recs {
 		it := &items[i]
 		it.rec, it.e = r, tr.add(r.Partition, r.Offset)
-		it.sr, it.id, it.err = decodeSubmit(r.Value, t.MaxBytes)
+		it.sr, it.id, it.err = decodeSubmitFast(r.Value, t.MaxBytes)
 		if it.err == nil && s.nets != nil {
 			if d, err := router.NormalizeMSISDN(it.sr.To, t.CountryOf(it.sr.Account)); err == nil {
 				dests = append(dests, d)

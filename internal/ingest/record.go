@@ -61,44 +61,8 @@ func decodeSubmit(value []byte, maxBytes int) (*submitRecord, string, error) {
 	if dec.More() {
 		return nil, rec.ID, invalid("trailing data after the JSON object")
 	}
-	if rec.ID == "" {
-		return nil, "", invalid("missing required field id")
-	}
-	if n := utf8.RuneCountInString(rec.ID); n > 64 {
-		return nil, "", invalid("id is %d characters, the limit is 64", n)
-	}
-	var missing []string
-	if rec.Account == "" {
-		missing = append(missing, "account")
-	}
-	if rec.From == "" {
-		missing = append(missing, "from")
-	}
-	if rec.To == "" {
-		missing = append(missing, "to")
-	}
-	if rec.Text == nil {
-		missing = append(missing, "text")
-	}
-	if len(missing) > 0 {
-		return nil, rec.ID, invalid("missing required field %s", strings.Join(missing, ", "))
-	}
-	if rec.Priority != nil && (*rec.Priority < 0 || *rec.Priority > 9) {
-		return nil, rec.ID, invalid("priority %d is outside 0-9", *rec.Priority)
-	}
-	switch rec.Kind {
-	case "", "transactional", "marketing":
-	default:
-		return nil, rec.ID, invalid("unknown kind %q (transactional or marketing)", rec.Kind)
-	}
-	if len(rec.Meta) > 0 && rec.Meta[0] != '{' && !bytes.Equal(rec.Meta, []byte("null")) {
-		return nil, rec.ID, invalid("meta must be a JSON object")
-	}
-	if rec.SendAt != nil && rec.ExpiresAt != nil && !rec.ExpiresAt.After(*rec.SendAt) {
-		return nil, rec.ID, invalid("expires_at is not after send_at")
-	}
-	if err := checkStorable(&rec); err != nil {
-		return nil, rec.ID, err
+	if id, err := checkDecodedSubmit(&rec, true); err != nil {
+		return nil, id, err
 	}
 	return &rec, rec.ID, nil
 }

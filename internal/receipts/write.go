@@ -134,6 +134,14 @@ func (s *Stage) applyReceipts(ctx context.Context, tx pgx.Tx, batch int64, t *po
 	targets := make([]target, len(rs))
 	var lookups []store.ReceiptLookup
 	var lookupIdx []int
+	for _, it := range rs {
+		// Memory decides single-part messages only: the parts of a
+		// multipart one may get their receipts on several instances, and
+		// only Postgres (under LockMessages) sees them all.
+		if it.part != nil && len(it.part.Msg.Parts) > 1 {
+			it.part = nil
+		}
+	}
 	for i, it := range rs {
 		if it.kind == kReceipt && it.part == nil {
 			lookups = append(lookups, store.ReceiptLookup{Operator: it.op.Name, Keys: it.rc.keys})

@@ -16,9 +16,12 @@ import (
 // they were, so a crash between commit and produce is repaired by
 // publishing the batches after it again, from the rows.
 
-// RegisterLane records a lane of instance (idempotent).
+// RegisterLane records a lane of instance; a lane of the same id from an
+// earlier life (a stable instance id) was repaired at start and is taken
+// over, to be repaired again if this life dies.
 func RegisterLane(ctx context.Context, q Querier, id, instance, kind string) error {
-	if _, err := execQ(ctx, q, `INSERT INTO lanes (id, instance, kind) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING`,
+	if _, err := execQ(ctx, q, `INSERT INTO lanes (id, instance, kind) VALUES ($1, $2, $3)
+ON CONFLICT (id) DO UPDATE SET recovered = false`,
 		id, instance, kind); err != nil {
 		return fmt.Errorf("register lane %s: %w", id, err)
 	}

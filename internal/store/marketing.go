@@ -92,16 +92,25 @@ FROM unnest($1::text[], $2::text[]) u(a, m) ORDER BY 1) x`, accounts, msisdns); 
 }
 
 // RejectParked ends leased parked rows rejected (a marketing rule refused
-// them when they were due).
-func RejectParked(ctx context.Context, tx pgx.Tx, batch int64, owner string, ids []string, gens []int32, reasons, details []string) error {
+// them when they were due, they expired, or cannot be encoded) and
+// returns the ids it ended (a lease another instance took is left alone).
+func RejectParked(ctx context.Context, tx pgx.Tx, batch int64, owner string, ids []string, gens []int32, reasons, details []string) (map[string]bool, error) {
 	if len(ids) == 0 {
-		return nil
+		return nil, nil
 	}
-	_, err := tx.Exec(ctx, `UPDATE messages m SET state = 7, due = NULL, owner = NULL, batch = $1, reason = u.reason, detail = u.detail
+	rows, err := tx.Query(ctx, `UPDATE messages m SET state = 7, due = NULL, owner = NULL, batch = $1, reason = u.reason, detail = u.detail
 FROM unnest($3::text[], $4::int4[], $5::text[], $6::text[]) u(id, gen, reason, detail)
-WHERE m.id = u.id AND m.gen = u.gen AND m.owner = $2 AND m.due IS NOT NULL`, batch, owner, ids, gens, reasons, details)
+WHERE m.id = u.id AND m.gen = u.gen AND m.owner = $2 AND m.due IS NOT NULL RETURNING m.id`, batch, owner, ids, gens, reasons, details)
 	if err != nil {
-		return fmt.Errorf("reject parked: %w", err)
+		return nil, fmt.Errorf("reject parked: %w", err)
 	}
-	return nil
+	got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("reject parked: %w", err)
+	}
+	out := make(map[string]bool, len(got))
+	for _, id := range got {
+		out[id] = true
+	}
+	return out, nil
 }
