@@ -64,16 +64,28 @@ func (s *Store) InsertIntents(ctx context.Context, tx pgx.Tx, batch int64, now t
 	probe, near := s.olderGens(gen, now)
 	ids := make([]string, 0, len(rows))
 	first := make(map[string]int, len(rows))
+	var repeats []int // rows whose id an earlier row of the batch has
 	for i := range rows {
 		id := rows[i].M.ID
-		if j, dup := first[id]; dup {
-			res[i].Existing = Existing{Gen: gen, State: rows[j].State, Partition: rows[j].M.Partition, Offset: rows[j].M.Offset}
-			res[i].New = false
+		if _, dup := first[id]; dup {
+			repeats = append(repeats, i)
 			continue
 		}
 		first[id] = i
 		ids = append(ids, id)
 	}
+	// A repeat within the batch conflicts with whatever its id's first row
+	// became: that row when it is written now, else the stored one.
+	defer func() {
+		for _, i := range repeats {
+			j := first[rows[i].M.ID]
+			if res[j].New {
+				res[i].Existing = Existing{Gen: gen, State: rows[j].State, Partition: rows[j].M.Partition, Offset: rows[j].M.Offset}
+			} else {
+				res[i].Existing = res[j].Existing
+			}
+		}
+	}()
 	if near {
 		// Around a generation boundary two instances may write one id into
 		// two generations: serialise per id, then probe both neighbours.

@@ -69,6 +69,9 @@ type LaneInfo struct {
 // from an earlier life (a restart with the same instance id) whose ids are
 // not in current.
 func DeadLanes(ctx context.Context, q Querier, self string, current []string, after time.Duration) ([]LaneInfo, error) {
+	if current == nil {
+		current = []string{} // NULL would make "not one of them" never true
+	}
 	rows, err := q.Query(ctx, `
 SELECT l.id, l.instance, l.kind, l.published, l.settled FROM lanes l LEFT JOIN instances i ON i.id = l.instance
 WHERE NOT l.recovered AND (

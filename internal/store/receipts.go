@@ -137,6 +137,40 @@ func AppendCharges(ctx context.Context, tx pgx.Tx, batch int64, cs []ChargeRow) 
 	if len(cs) == 0 {
 		return nil, nil
 	}
+	type key struct {
+		id        string
+		part, att int16
+		kind      int16
+		day       int32
+	}
+	// The same charge twice in one call is written (and counted) once.
+	firstOf := make(map[key]int, len(cs))
+	uniq := make([]ChargeRow, 0, len(cs))
+	for _, c := range cs {
+		k := key{c.MessageID, c.Part, c.Attempt, c.Kind, c.Day}
+		if _, ok := firstOf[k]; ok {
+			continue
+		}
+		firstOf[k] = len(uniq)
+		uniq = append(uniq, c)
+	}
+	isNew, err := appendCharges(ctx, tx, batch, uniq)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]bool, len(cs))
+	seen := make(map[key]bool, len(cs))
+	for i, c := range cs {
+		k := key{c.MessageID, c.Part, c.Attempt, c.Kind, c.Day}
+		if !seen[k] {
+			seen[k] = true
+			out[i] = isNew[firstOf[k]]
+		}
+	}
+	return out, nil
+}
+
+func appendCharges(ctx context.Context, tx pgx.Tx, batch int64, cs []ChargeRow) ([]bool, error) {
 	n := len(cs)
 	ids, accts, ops, dests, cps, nets, sts, ccur, cur, months := make([]string, n), make([]string, n), make([]string, n),
 		make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)

@@ -43,15 +43,19 @@ func testStore(t *testing.T) *Store {
 func TestReconcileAgainstCDR(t *testing.T) {
 	st := testStore(t)
 	ctx := context.Background()
+	if err := st.EnsurePartitions(ctx, time.Date(2026, 11, 5, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 5, 0, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
 	_, err := st.Pool.Exec(ctx, `
-INSERT INTO ledger (message_id, part, attempt, account, operator, destination, country_prefix, submitted_at, status, cost, cost_currency, price, currency, month) VALUES
- ('a', 1, 1, 'acme', 'magti', '995599000001', '995', '2026-11-05T10:00:00Z', 'submitted', 0.012, 'EUR', 0.03, 'EUR', '2026-11'),
- ('b', 1, 1, 'acme', 'magti', '995599000002', '995', '2026-11-05T10:00:01Z', 'submitted', 0.012, 'EUR', 0.03, 'EUR', '2026-11'),
- ('c', 1, 1, 'acme', 'magti', '995599000003', '995', '2026-11-05T10:00:02Z', 'submitted', 0.012, 'EUR', 0.03, 'EUR', '2026-11'),
- ('d', 1, 1, 'acme', 'silknet', '995599000004', '995', '2026-11-05T10:00:03Z', 'submitted', 0.015, 'EUR', 0.03, 'EUR', '2026-11');
-INSERT INTO parts (message_id, part, attempt, operator, smsc_id, smsc_key, state, submitted_at) VALUES
- ('a', 1, 1, 'magti', '5F3A01', '5f3a01', 2, now()), ('b', 1, 1, 'magti', '5F3A02', '5f3a02', 2, now()),
- ('c', 1, 1, 'magti', '5F3A03', '5f3a03', 2, now()), ('d', 1, 1, 'silknet', '77', '77', 2, now());`)
+INSERT INTO attempts (message_id, gen, day, part, attempt, parts, operator, smsc_id, smsc_key, state, submitted_at,
+	account, destination, country_prefix, charged, cost, cost_currency, price, currency, month, batch)
+SELECT id, 0, floor(extract(epoch FROM at) / 86400)::int, 1, 1, 1, op, convert_to(sid, 'UTF8'), lower(sid), 2, at,
+	'acme', dest, '995', true, cost, 'EUR', 30000, 'EUR', '2026-11', 1
+FROM (VALUES
+ ('a', 'magti', '5F3A01', '2026-11-05T10:00:00Z'::timestamptz, '995599000001', 12000),
+ ('b', 'magti', '5F3A02', '2026-11-05T10:00:01Z'::timestamptz, '995599000002', 12000),
+ ('c', 'magti', '5F3A03', '2026-11-05T10:00:02Z'::timestamptz, '995599000003', 12000),
+ ('d', 'silknet', '77', '2026-11-05T10:00:03Z'::timestamptz, '995599000004', 15000)) AS v(id, op, sid, at, dest, cost);`)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -104,11 +104,11 @@ func (s *Store) DropExpired(ctx context.Context, now time.Time, messages, ledger
 // partition into its attempt row (same day: receipts are partitioned by
 // their attempt's day).
 func (s *Store) foldReceipts(ctx context.Context, p Partition) error {
-	_, err := s.Pool.Exec(ctx, fmt.Sprintf(`UPDATE attempts a SET final_state = r.state
-FROM (SELECT DISTINCT ON (message_id, part, attempt) message_id, part, attempt, state FROM %s
+	_, err := s.Pool.Exec(ctx, `UPDATE attempts a SET final_state = r.state
+FROM (SELECT DISTINCT ON (message_id, part, attempt) message_id, part, attempt, state FROM `+pgx.Identifier{p.Table}.Sanitize()+`
 	WHERE state IN (4, 5, 6) ORDER BY message_id, part, attempt, received_at) r
 WHERE a.day >= $1 AND a.day < $2 AND a.message_id = r.message_id AND a.part = r.part AND a.attempt = r.attempt
-	AND a.final_state IS NULL`, pgx.Identifier{p.Table}.Sanitize()), p.Lo, p.Hi)
+	AND a.final_state IS NULL`, p.Lo, p.Hi)
 	if err != nil {
 		return fmt.Errorf("retention: fold %s: %w", p.Table, err)
 	}
@@ -119,16 +119,15 @@ WHERE a.day >= $1 AND a.day < $2 AND a.message_id = r.message_id AND a.part = r.
 func (s *Store) carryParked(ctx context.Context, p Partition, cur int32) (int64, error) {
 	var n int64
 	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		old := pgx.Identifier{p.Table}.Sanitize()
-		tag, err := tx.Exec(ctx, fmt.Sprintf(`INSERT INTO messages SELECT id, $1, batch, state, account, sender, dest, body, encoding,
+		tag, err := tx.Exec(ctx, `INSERT INTO messages SELECT id, $1, batch, state, account, sender, dest, body, encoding,
 	dlr, marketing, priority, parts, expires_at, forced_route, meta, network, operator, tried, attempt, rerouted, src_partition,
 	src_offset, created_at, due, owner, reason, detail, hold_range, held_at, dup_pending
-FROM %s WHERE due IS NOT NULL ON CONFLICT DO NOTHING`, old), cur)
+FROM `+pgx.Identifier{p.Table}.Sanitize()+` WHERE due IS NOT NULL ON CONFLICT DO NOTHING`, cur)
 		if err != nil {
 			return err
 		}
 		n = tag.RowsAffected()
-		_, err = tx.Exec(ctx, fmt.Sprintf(`DELETE FROM %s WHERE due IS NOT NULL`, old))
+		_, err = tx.Exec(ctx, `DELETE FROM `+pgx.Identifier{p.Table}.Sanitize()+` WHERE due IS NOT NULL`)
 		return err
 	})
 	if err != nil {

@@ -38,7 +38,7 @@ BEGIN
         m.account, m.sender, m.dest, m.body, m.encoding, m.dlr, m.kind = 1, m.priority, m.parts,
         m.expires_at, m.forced_route, m.meta::text, m.network, m.operator,
         CASE WHEN cardinality(m.tried) = 0 THEN NULL ELSE m.tried END,
-        CASE WHEN m.state IN (0, 8, 9) THEN cardinality(m.tried) + 1
+        CASE WHEN m.state IN (0, 1, 8, 9) THEN cardinality(m.tried) + 1
              ELSE greatest(1, coalesce((SELECT max(p.attempt) FROM parts_v1 p WHERE p.message_id = m.id), 1)) END,
         m.rerouted > 0, m.src_partition, m.src_offset, m.created_at,
         CASE m.state WHEN 0 THEN now() WHEN 9 THEN m.send_at WHEN 8 THEN 'infinity'::timestamptz END,
