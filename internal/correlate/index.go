@@ -35,11 +35,10 @@ type Msg struct {
 	mu sync.Mutex
 	// Parts is the attempt's parts, by part number - 1.
 	Parts []*Part
-	// Batch is the outcome batch that wrote the attempt (0: not yet) and
-	// Published whether its events were produced: a receipt's status
-	// event must not overtake the message's "submitted".
-	Batch     int64
-	Published bool
+	// Batch is the outcome batch that wrote the attempt (0: not yet). A
+	// receipt is applied once it is set; its status event is produced
+	// after that batch's (see journal.Effects.Depends).
+	Batch int64
 	// Final: a final status was published; later receipts change nothing.
 	Final bool
 }
@@ -71,11 +70,12 @@ func (m *Msg) Unlock() { m.mu.Unlock() }
 type Index struct {
 	mu      sync.Mutex
 	parts   map[string]*Part
-	byBatch map[int64][]*Msg // outcome batches waiting for their publish
-	order   []entryRef       // insertion order, for eviction
+	order   []entryRef // insertion order, for eviction
 	head    int
 	max     int
 	maxAge  time.Duration
+	// OnWritten is called after outcomes were written (set before use).
+	OnWritten func()
 }
 
 type entryRef struct {
@@ -85,7 +85,7 @@ type entryRef struct {
 
 // New returns an index holding at most max parts for at most maxAge.
 func New(max int, maxAge time.Duration) *Index {
-	return &Index{parts: make(map[string]*Part, max/4), byBatch: map[int64][]*Msg{}, max: max, maxAge: maxAge}
+	return &Index{parts: make(map[string]*Part, max/4), max: max, maxAge: maxAge}
 }
 
 func indexKey(op, key string) string { return op + "\x00" + key }
@@ -136,7 +136,8 @@ func (x *Index) Lookup(op string, keys []string) *Part {
 	return nil
 }
 
-// Written records that msgs' outcome committed as batch.
+// Written records that msgs' outcome committed as batch, and calls
+// OnWritten (receipts waiting for those parts may go on).
 func (x *Index) Written(msgs []*Msg, batch int64) {
 	if x == nil || len(msgs) == 0 {
 		return
@@ -146,24 +147,8 @@ func (x *Index) Written(msgs []*Msg, batch int64) {
 		m.Batch = batch
 		m.mu.Unlock()
 	}
-	x.mu.Lock()
-	x.byBatch[batch] = msgs
-	x.mu.Unlock()
-}
-
-// Published records that batch's events were produced.
-func (x *Index) Published(batch int64) {
-	if x == nil {
-		return
-	}
-	x.mu.Lock()
-	msgs := x.byBatch[batch]
-	delete(x.byBatch, batch)
-	x.mu.Unlock()
-	for _, m := range msgs {
-		m.mu.Lock()
-		m.Published = true
-		m.mu.Unlock()
+	if f := x.OnWritten; f != nil {
+		f()
 	}
 }
 

@@ -113,7 +113,7 @@ func (g *Gateway) HoldAction(ctx context.Context, id, action string) error {
 		}
 		if err == nil {
 			g.metrics.holds.WithLabelValues("dropped").Inc()
-			g.publisher.Enqueue(lane, batch, []*kgo.Record{g.topics.Status(&ev)})
+			g.publisher.Enqueue(lane, batch, []*kgo.Record{g.topics.Status(&ev)}, nil)
 		}
 		return err
 	}

@@ -144,18 +144,16 @@ func New(cfg *config.Config, st *store.Store, o Options) (*Gateway, error) {
 	g.index = correlate.New(500000, 10*time.Minute)
 	jm := journal.NewMetrics(o.Registerer)
 	lastPart := g.lastPartOnly
-	var rcv *receipts.Stage
 	g.publisher = journal.NewPublisher(journal.PublisherOptions{Producer: g.producer, Pool: st.Pool,
 		Republish: func(ctx context.Context, batches []int64) ([]*kgo.Record, error) {
 			return events.Republish(ctx, st.Pool, g.topics, lastPart, batches)
 		},
-		OnPublished: func(lane string, batch int64) { rcv.Published(lane, batch) },
 		Progress:    g.health.Stage("publish"), Logger: o.Logger, Metrics: journal.NewPublisherMetrics(o.Registerer)})
 
 	ro := o.Receipts
-	ro.InstanceID, ro.Logger = o.InstanceID, o.Logger
+	ro.InstanceID, ro.Logger, ro.OutcomeLane = o.InstanceID, o.Logger, o.InstanceID+"/outcomes"
 	var dsp *dispatch.Stage
-	rcv = receipts.New(ro, receipts.Deps{Store: st, Tables: g.tables.Load, Operators: g.operators, Index: g.index, Topics: g.topics,
+	rcv := receipts.New(ro, receipts.Deps{Store: st, Tables: g.tables.Load, Operators: g.operators, Index: g.index, Topics: g.topics,
 		Publisher: g.publisher, Guard: g.protect.guard, Usable: g.Usable, Reparked: func() { dsp.KickUnpark() },
 		Networks: g.nets.networkFunc(), Health: g.health, Registry: o.Registerer, Journal: jm})
 	g.receipts = rcv

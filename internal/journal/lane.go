@@ -29,12 +29,22 @@ import (
 type Effects struct {
 	Events []*kgo.Record
 	After  func()
+	// Depends: produce Events only after the named lanes' events up to
+	// these batches were produced (a receipt's status after the outcome
+	// that said "submitted", written by another lane of this instance).
+	Depends map[string]int64
 }
 
 // Add appends another batch's effects (used when a stage writes several
 // kinds of items in one transaction).
 func (e *Effects) Add(o Effects) {
 	e.Events = append(e.Events, o.Events...)
+	for l, b := range o.Depends {
+		if e.Depends == nil {
+			e.Depends = map[string]int64{}
+		}
+		e.Depends[l] = max(e.Depends[l], b)
+	}
 	if o.After != nil {
 		if prev := e.After; prev != nil {
 			e.After = func() { prev(); o.After() }
@@ -258,7 +268,7 @@ func (l *Lane[T]) commit(ctx context.Context, items []T) error {
 	if eff.After != nil {
 		eff.After()
 	}
-	l.o.Publisher.Enqueue(l.o.ID, batch, eff.Events)
+	l.o.Publisher.Enqueue(l.o.ID, batch, eff.Events, eff.Depends)
 	return nil
 }
 

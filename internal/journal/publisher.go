@@ -39,9 +39,6 @@ type PublisherOptions struct {
 	Republish func(ctx context.Context, batches []int64) ([]*kgo.Record, error)
 	// QueueBatches bounds the batches kept in memory per lane (default 256).
 	QueueBatches int
-	// OnPublished runs after a lane's batch is produced (receipts wait for
-	// their part's outcome to be published: cross-lane order).
-	OnPublished func(lane string, batch int64)
 	Progress    *health.Stage
 	Logger      *zap.Logger
 	Metrics     *PublisherMetrics
@@ -50,6 +47,7 @@ type PublisherOptions struct {
 type pending struct {
 	batch  int64
 	events []*kgo.Record
+	deps   map[string]int64
 }
 
 type lanePub struct {
@@ -109,7 +107,7 @@ func (p *Publisher) Watermark(lane string) int64 {
 // Enqueue hands a committed batch's events on. It never blocks: past the
 // bound the events are dropped and the lane is republished from the
 // journal later.
-func (p *Publisher) Enqueue(lane string, batch int64, events []*kgo.Record) {
+func (p *Publisher) Enqueue(lane string, batch int64, events []*kgo.Record, deps map[string]int64) {
 	if p == nil {
 		return
 	}
@@ -127,7 +125,7 @@ func (p *Publisher) Enqueue(lane string, batch int64, events []*kgo.Record) {
 		p.o.Metrics.dropped.Add(float64(len(events)))
 		l.dropped = max(l.dropped, batch)
 	} else {
-		l.queue = append(l.queue, pending{batch: batch, events: events})
+		l.queue = append(l.queue, pending{batch: batch, events: events, deps: deps})
 	}
 	p.mu.Unlock()
 	select {
@@ -174,7 +172,19 @@ func (p *Publisher) Run(ctx context.Context) error {
 	}
 }
 
-// drain produces every lane's queue in order.
+// ready reports whether a pending batch's dependencies were produced
+// (under p.mu).
+func (p *Publisher) ready(w *pending) bool {
+	for lane, b := range w.deps {
+		if d := p.lanes[lane]; d == nil || d.published < b {
+			return false
+		}
+	}
+	return true
+}
+
+// drain produces every lane's queue in order; a lane whose next batch
+// waits for another lane's is taken up again once that one is produced.
 func (p *Publisher) drain(ctx context.Context) error {
 	for {
 		p.mu.Lock()
@@ -183,10 +193,17 @@ func (p *Publisher) drain(ctx context.Context) error {
 		var work []pending
 		var behind bool
 		for lid, lp := range p.lanes {
-			if len(lp.queue) > 0 || lp.behind {
+			if lp.behind {
+				id, l, behind = lid, lp, true
+				break
+			}
+			n := 0
+			for n < len(lp.queue) && p.ready(&lp.queue[n]) {
+				n++
+			}
+			if n > 0 {
 				id, l = lid, lp
-				behind = lp.behind
-				work = append(work, lp.queue...)
+				work = append(work, lp.queue[:n]...)
 				break
 			}
 		}
@@ -222,11 +239,6 @@ func (p *Publisher) drain(ctx context.Context) error {
 			l.published = max(l.published, last)
 		}
 		p.mu.Unlock()
-		if p.o.OnPublished != nil {
-			for _, w := range work {
-				p.o.OnPublished(id, w.batch)
-			}
-		}
 		p.o.Progress.Advanced()
 	}
 }
@@ -262,11 +274,6 @@ func (p *Publisher) catchUp(ctx context.Context, id string, l *lanePub) error {
 		p.mu.Lock()
 		l.published = max(l.published, from)
 		p.mu.Unlock()
-		if p.o.OnPublished != nil {
-			for _, b := range batches {
-				p.o.OnPublished(id, b)
-			}
-		}
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -92,20 +92,22 @@ func (s *Stage) classify(in inbound) *item {
 }
 
 // ready reports whether a receipt matched in memory may be applied: its
-// part's outcome is published, or it waited PublishWait (then it is
-// matched in Postgres instead).
+// part's outcome is written (its events are ordered after the outcome's
+// by the publisher), or it waited OutcomeWait (then it is matched in
+// Postgres instead). A receipt waits here unacknowledged for a few
+// milliseconds: the outcome lane's linger and commit.
 func (s *Stage) ready(it *item) bool {
 	if it.kind != kReceipt || it.part == nil {
 		return true
 	}
 	m := it.part.Msg
 	m.Lock()
-	pub := m.Published
+	written := m.Batch != 0
 	m.Unlock()
-	if pub {
+	if written {
 		return true
 	}
-	if time.Since(it.at) > s.o.PublishWait {
+	if time.Since(it.at) > s.o.OutcomeWait {
 		it.part = nil
 		return true
 	}
@@ -232,7 +234,10 @@ func (s *Stage) earlyInPostgres(ctx context.Context) {
 		}
 		return
 	}
-	for i := range matches {
+	for i, m := range matches {
+		if !m.Published {
+			continue // its "submitted" is not out yet
+		}
 		e := cand[i]
 		s.early.mu.Lock()
 		if e.queued {

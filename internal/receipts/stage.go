@@ -33,6 +33,9 @@ import (
 // Options configure the stage.
 type Options struct {
 	InstanceID string
+	// OutcomeLane is the journal lane that writes this instance's
+	// outcomes (the parts the index holds).
+	OutcomeLane string
 	// Queue bounds deliver_sm waiting to be processed (default 20,000);
 	// past it a deliver_sm is answered ESME_RTHROTTLED and the SMSC
 	// delivers it again later.
@@ -40,9 +43,10 @@ type Options struct {
 	// Batch and Linger size the inbound lane's batches (2,000, 2ms).
 	Batch  int
 	Linger time.Duration
-	// PublishWait bounds how long a receipt waits for its part's outcome
-	// to be published before it is correlated in Postgres (default 5s).
-	PublishWait time.Duration
+	// OutcomeWait bounds how long a receipt matched in memory waits for
+	// its part's outcome to be written before it is correlated in
+	// Postgres instead (default 5s).
+	OutcomeWait time.Duration
 	// EarlyProbe is how often early receipts are looked for in Postgres
 	// (default 250ms).
 	EarlyProbe time.Duration
@@ -62,8 +66,8 @@ func (o *Options) defaults() {
 	if o.Linger <= 0 {
 		o.Linger = 2 * time.Millisecond
 	}
-	if o.PublishWait <= 0 {
-		o.PublishWait = 5 * time.Second
+	if o.OutcomeWait <= 0 {
+		o.OutcomeWait = 5 * time.Second
 	}
 	if o.EarlyProbe <= 0 {
 		o.EarlyProbe = 250 * time.Millisecond
@@ -138,8 +142,11 @@ type item struct {
 	ack  func(pdu.Status) // nil for items that came from Postgres (early, timeout)
 	at   time.Time
 	rc   receipt
-	// part: matched in memory; its outcome is published.
-	part *correlate.Part
+	// part: matched in memory; its outcome is written. track: the same
+	// for a multipart message, which is applied from Postgres (its events
+	// still wait for the outcome's, see Effects.Depends).
+	part  *correlate.Part
+	track *correlate.Msg
 	// early: the early_receipts row this item came from (deleted when
 	// applied).
 	early int64
@@ -151,6 +158,7 @@ type item struct {
 func New(o Options, d Deps) *Stage {
 	o.defaults()
 	s := &Stage{o: o, d: d, log: o.Logger, m: newMetrics(d.Registry), in: make(chan inbound, o.Queue), kick: make(chan struct{}, 1)}
+	d.Index.OnWritten = s.Written
 	s.early.items = map[int64]*earlyItem{}
 	s.lane = journal.NewLane(journal.Options[*item]{ID: o.InstanceID + "/inbound", Instance: o.InstanceID, Kind: "inbound",
 		Size: o.Batch, Linger: o.Linger, Pool: d.Store.Pool, Write: s.write, Poison: s.poison, Publisher: d.Publisher,
@@ -176,10 +184,9 @@ func (s *Stage) HandlerFor(op *policy.Operator) smpp.InboundHandler {
 	})
 }
 
-// Published is called by the event publisher after a batch's events were
-// produced: receipts waiting for their part's outcome may go on.
-func (s *Stage) Published(lane string, batch int64) {
-	s.d.Index.Published(batch)
+// Written is called after outcomes were written: receipts waiting for
+// their part's outcome may go on.
+func (s *Stage) Written() {
 	select {
 	case s.kick <- struct{}{}:
 	default:

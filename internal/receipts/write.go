@@ -139,7 +139,7 @@ func (s *Stage) applyReceipts(ctx context.Context, tx pgx.Tx, batch int64, t *po
 		// multipart one may get their receipts on several instances, and
 		// only Postgres (under LockMessages) sees them all.
 		if it.part != nil && len(it.part.Msg.Parts) > 1 {
-			it.part = nil
+			it.part, it.track = nil, it.part.Msg
 		}
 	}
 	for i, it := range rs {
@@ -154,8 +154,8 @@ func (s *Stage) applyReceipts(ctx context.Context, tx pgx.Tx, batch int64, t *po
 	}
 	var ids []string
 	dbIDs := map[string]bool{}
-	for k := range lookupIdx {
-		if m, ok := matches[k]; ok && !dbIDs[m.MessageID] {
+	for k, i := range lookupIdx {
+		if m, ok := matches[k]; ok && (m.Published || rs[i].track != nil) && !dbIDs[m.MessageID] {
 			dbIDs[m.MessageID] = true
 			ids = append(ids, m.MessageID)
 		}
@@ -224,6 +224,11 @@ func (s *Stage) applyReceipts(ctx context.Context, tx pgx.Tx, batch int64, t *po
 	var applied []int64 // early rows applied
 	for k, i := range lookupIdx {
 		m, ok := matches[k]
+		if ok && !m.Published && rs[i].track == nil {
+			// Its "submitted" is not out yet (another instance's outcome
+			// batch): the receipt waits as an early one.
+			ok = false
+		}
 		if !ok {
 			if rs[i].early == 0 {
 				it := rs[i]
@@ -430,7 +435,24 @@ func (s *Stage) applyReceipts(ctx context.Context, tx pgx.Tx, batch int64, t *po
 	if err := store.DeleteEarly(ctx, tx, applied); err != nil {
 		return journal.Effects{}, err
 	}
-	return journal.Effects{Events: events, After: func() {
+	// Events of receipts matched in memory follow their outcomes' events.
+	var dep int64
+	for _, it := range rs {
+		m := it.track
+		if it.part != nil {
+			m = it.part.Msg
+		}
+		if m != nil {
+			m.Lock()
+			dep = max(dep, m.Batch)
+			m.Unlock()
+		}
+	}
+	var depends map[string]int64
+	if dep > 0 {
+		depends = map[string]int64{s.o.OutcomeLane: dep}
+	}
+	return journal.Effects{Events: events, Depends: depends, After: func() {
 		s.afterReceipts(rs, order, finals, earlyIDs, earlyItems, applied)
 		for i, sec := range latency {
 			s.m.latency.WithLabelValues(latencyOp[i]).Observe(sec)

@@ -27,6 +27,10 @@ type PartMatch struct {
 	State         message.State
 	SubmittedAt   time.Time
 	Batch         int64
+	// Published: the events of the batch that wrote the attempt were
+	// produced (its lane's watermark passed it). A receipt's status event
+	// must wait for it, or it could overtake the message's "submitted".
+	Published bool
 }
 
 // MatchParts finds the attempt of each lookup, preferring earlier keys
@@ -43,7 +47,8 @@ func MatchParts(ctx context.Context, q Querier, ls []ReceiptLookup) (map[int]Par
 		return nil, nil
 	}
 	rows, err := q.Query(ctx, `
-SELECT DISTINCT ON (u.idx) u.idx, a.message_id, a.gen, a.day, a.part, a.attempt, a.state, a.submitted_at, a.batch
+SELECT DISTINCT ON (u.idx) u.idx, a.message_id, a.gen, a.day, a.part, a.attempt, a.state, a.submitted_at, a.batch,
+	EXISTS (SELECT 1 FROM journal_batches jb JOIN lanes l ON l.id = jb.lane WHERE jb.id = a.batch AND l.published >= jb.id)
 FROM unnest($1::int4[], $2::int4[], $3::text[], $4::text[]) u(idx, pos, op, key)
 JOIN attempts a ON a.operator = u.op AND a.smsc_key = u.key
 ORDER BY u.idx, u.pos, a.attempt DESC`, idx, pos, ops, keys)
@@ -55,7 +60,7 @@ ORDER BY u.idx, u.pos, a.attempt DESC`, idx, pos, ops, keys)
 	for rows.Next() {
 		var m PartMatch
 		var i int32
-		if err := rows.Scan(&i, &m.MessageID, &m.Gen, &m.Day, &m.Part, &m.Attempt, &m.State, &m.SubmittedAt, &m.Batch); err != nil {
+		if err := rows.Scan(&i, &m.MessageID, &m.Gen, &m.Day, &m.Part, &m.Attempt, &m.State, &m.SubmittedAt, &m.Batch, &m.Published); err != nil {
 			return nil, fmt.Errorf("match receipts: %w", err)
 		}
 		out[int(i)] = m
