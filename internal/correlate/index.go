@@ -68,12 +68,12 @@ func (m *Msg) Unlock() { m.mu.Unlock() }
 
 // Index maps (operator, key) to parts. Safe for concurrent use.
 type Index struct {
-	mu      sync.Mutex
-	parts   map[string]*Part
-	order   []entryRef // insertion order, for eviction
-	head    int
-	max     int
-	maxAge  time.Duration
+	mu     sync.Mutex
+	parts  map[string]*Part
+	order  []entryRef // insertion order, for eviction
+	head   int
+	max    int
+	maxAge time.Duration
 	// OnWritten is called after outcomes were written (set before use).
 	OnWritten func()
 }

@@ -45,10 +45,10 @@ type operator struct {
 	stopping chan struct{} // closed when the sender stops (shutdown)
 	leftover []*flight     // journaled, not sent: parked back (completer-owned until run ends)
 	results  results
-	retryMu sync.Mutex
-	retries retryHeap
-	retryC  chan struct{}
-	ref     atomic.Uint32
+	retryMu  sync.Mutex
+	retries  retryHeap
+	retryC   chan struct{}
+	ref      atomic.Uint32
 }
 
 // flight is a message from its intent until its outcome is handed on.

@@ -105,8 +105,8 @@ type Stage struct {
 	outcomes *journal.Lane[*outcome]
 	slots    *slotLeaser
 
-	unsettled *batchCounter
-	dupKick   chan struct{}
+	unsettled  *batchCounter
+	dupKick    chan struct{}
 	unparkKick chan struct{}
 	dupSweeper func(ctx context.Context) error
 }

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/smsgate/smsgate/internal/message"
 	"github.com/smsgate/smsgate/pkg/smppsim"
 )

@@ -148,7 +148,7 @@ func New(cfg *config.Config, st *store.Store, o Options) (*Gateway, error) {
 		Republish: func(ctx context.Context, batches []int64) ([]*kgo.Record, error) {
 			return events.Republish(ctx, st.Pool, g.topics, lastPart, batches)
 		},
-		Progress:    g.health.Stage("publish"), Logger: o.Logger, Metrics: journal.NewPublisherMetrics(o.Registerer)})
+		Progress: g.health.Stage("publish"), Logger: o.Logger, Metrics: journal.NewPublisherMetrics(o.Registerer)})
 
 	ro := o.Receipts
 	ro.InstanceID, ro.Logger, ro.OutcomeLane = o.InstanceID, o.Logger, o.InstanceID+"/outcomes"

@@ -39,9 +39,9 @@ type PublisherOptions struct {
 	Republish func(ctx context.Context, batches []int64) ([]*kgo.Record, error)
 	// QueueBatches bounds the batches kept in memory per lane (default 256).
 	QueueBatches int
-	Progress    *health.Stage
-	Logger      *zap.Logger
-	Metrics     *PublisherMetrics
+	Progress     *health.Stage
+	Logger       *zap.Logger
+	Metrics      *PublisherMetrics
 }
 
 type pending struct {

@@ -2,10 +2,10 @@ package receipts
 
 import (
 	"context"
-	"errors"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
