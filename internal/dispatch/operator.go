@@ -109,13 +109,14 @@ func (o *operator) setBinds(n int) {
 }
 
 // ahead is how many journaled messages may wait for the wire: enough to
-// cover a journal commit at full speed, few enough that a kill -9 leaves
-// little journaled and unsent (those end unknown).
+// cover a journal commit (a few ms) at full speed, few enough that a kill
+// -9 leaves little journaled and unsent (those end unknown): 20 ms of the
+// TPS share, at least half a window, at most 4 windows or 1,024.
 func (o *operator) ahead() int64 {
 	c := o.capacity.Load()
-	a := max(c, 256)
+	a := max(c, 256) * 4
 	if r := o.pool.Gate().Rate(); r > 0 {
-		a = min(a*4, max(int64(r/10), c)) // ≤ 100ms of the TPS share
+		a = min(a, max(int64(r/50), c/2))
 	}
 	return a
 }

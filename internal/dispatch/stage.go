@@ -213,6 +213,31 @@ func (s *Stage) Run(ctx context.Context, poolsDone <-chan struct{}) error {
 	return nil
 }
 
+// WaitBound waits until every operator whose bind slots this instance
+// holds has a usable bind, or ctx ends: ingest starts after it, so the
+// first records read find their queues open instead of being parked.
+func (s *Stage) WaitBound(ctx context.Context) {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		held := s.SlotsHeld()
+		bound := len(held) > 0 || len(s.ops) == 0
+		for name, n := range held {
+			if n > 0 && !s.ops[name].pool.Usable() {
+				bound = false
+			}
+		}
+		if bound {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
 // Slots is the bind-slot leaser (run by the gateway in its own stage).
 func (s *Stage) Slots() *slotLeaser { return s.slots }
 

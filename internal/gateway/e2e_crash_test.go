@@ -68,7 +68,7 @@ func TestCrashKill9(t *testing.T) {
 	}
 	e.submit(recs...)
 	start := func() *exec.Cmd {
-		cmd := exec.Command(bin, "run", "-config", cfg, "-log-level", "error")
+		cmd := exec.Command(bin, "run", "-config", cfg, "-log-level", "warn")
 		cmd.Stderr = os.Stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -82,6 +82,11 @@ func TestCrashKill9(t *testing.T) {
 		waitFor(t, 60*time.Second, fmt.Sprintf("%d submits before crash %d", target, round), func() bool { return sent() >= target })
 		_ = cmd.Process.Signal(syscall.SIGKILL)
 		_ = cmd.Wait()
+		var journaled, withOutcome, parked int
+		_ = e.st.Pool.QueryRow(context.Background(), `SELECT count(*) FILTER (WHERE state = 1),
+	count(*) FILTER (WHERE state = 1 AND EXISTS (SELECT 1 FROM attempts a WHERE a.message_id = m.id)),
+	count(*) FILTER (WHERE due IS NOT NULL) FROM messages m`).Scan(&journaled, &withOutcome, &parked)
+		t.Logf("crash %d after %d submits: %d journaled (%d with an outcome), %d parked", round, sent(), journaled, withOutcome, parked)
 	}
 	cmd := start()
 	t.Cleanup(func() { _ = cmd.Process.Signal(syscall.SIGTERM); stopOrDump(t, "smsgate", cmd, 30*time.Second) })
@@ -162,7 +167,7 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 		recs = append(recs, msg(fmt.Sprintf("s%04d", i), fmt.Sprintf("99559%07d", i), "sigterm test"))
 	}
 	e.submit(recs...)
-	cmd := exec.Command(bin, "run", "-config", cfg, "-log-level", "error")
+	cmd := exec.Command(bin, "run", "-config", cfg, "-log-level", "warn")
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

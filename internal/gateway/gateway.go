@@ -232,7 +232,14 @@ func (g *Gateway) Run(ctx context.Context) error {
 	goRun(houseS, "housekeeping", g.housekeeping)
 	goRun(houseS, "protection", g.protect.run)
 	goRun(houseS, "networks", g.nets.run)
-	goRun(ingestS, "ingest", g.ingest.Run)
+	goRun(ingestS, "ingest", func(c context.Context) error {
+		// Binds first (bounded): records read before any bind is up would
+		// all be parked, to be taken back a moment later.
+		wctx, cancel := context.WithTimeout(c, startBindWait)
+		g.dispatch.WaitBound(wctx)
+		cancel()
+		return g.ingest.Run(c)
+	})
 
 	var runErr error
 	select {
@@ -262,6 +269,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 	g.producer.Close()
 	return runErr
 }
+
+// startBindWait bounds how long ingest waits for the binds at start.
+const startBindWait = 10 * time.Second
 
 // startup prepares what the first record needs: this instance's
 // heartbeat, partitions, blocklist, pumping holds, ported numbers and

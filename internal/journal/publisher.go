@@ -39,9 +39,12 @@ type PublisherOptions struct {
 	Republish func(ctx context.Context, batches []int64) ([]*kgo.Record, error)
 	// QueueBatches bounds the batches kept in memory per lane (default 256).
 	QueueBatches int
-	Progress     *health.Stage
-	Logger       *zap.Logger
-	Metrics      *PublisherMetrics
+	// TopicLabel names a record's topic in smsgate_events_published_total
+	// (default: the topic).
+	TopicLabel func(topic string) string
+	Progress   *health.Stage
+	Logger     *zap.Logger
+	Metrics    *PublisherMetrics
 }
 
 type pending struct {
@@ -76,6 +79,9 @@ func NewPublisher(o PublisherOptions) *Publisher {
 	}
 	if o.Progress == nil {
 		o.Progress = health.NewRegistry().Stage("publish")
+	}
+	if o.TopicLabel == nil {
+		o.TopicLabel = func(t string) string { return t }
 	}
 	return &Publisher{o: o, lanes: map[string]*lanePub{}, wake: make(chan struct{}, 1)}
 }
@@ -230,7 +236,7 @@ func (p *Publisher) drain(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			p.o.Metrics.produced.Add(float64(len(recs)))
+			p.count(p.o.Metrics.produced, recs)
 		}
 		last := work[len(work)-1].batch
 		p.mu.Lock()
@@ -268,7 +274,7 @@ func (p *Publisher) catchUp(ctx context.Context, id string, l *lanePub) error {
 			if err != nil {
 				return err
 			}
-			p.o.Metrics.republished.Add(float64(len(recs)))
+			p.count(p.o.Metrics.republished, recs)
 		}
 		from = batches[len(batches)-1]
 		p.mu.Lock()
@@ -287,6 +293,9 @@ func (p *Publisher) catchUp(ctx context.Context, id string, l *lanePub) error {
 // storeWatermarks writes the watermarks of lanes that published since
 // their last stored value (idle lanes; busy ones store with each batch).
 func (p *Publisher) storeWatermarks(ctx context.Context) {
+	if p.o.Pool == nil {
+		return // nowhere to store them (tests)
+	}
 	p.mu.Lock()
 	type wm struct {
 		id string
@@ -312,18 +321,35 @@ func (p *Publisher) storeWatermarks(ctx context.Context) {
 	}
 }
 
+func (p *Publisher) count(c *prometheus.CounterVec, recs []*kgo.Record) {
+	var last string
+	var n float64
+	for _, r := range recs {
+		if r.Topic != last && n > 0 {
+			c.WithLabelValues(p.o.TopicLabel(last)).Add(n)
+			n = 0
+		}
+		last = r.Topic
+		n++
+	}
+	if n > 0 {
+		c.WithLabelValues(p.o.TopicLabel(last)).Add(n)
+	}
+}
+
 // PublisherMetrics of the event publisher.
 type PublisherMetrics struct {
-	produced, republished, dropped prometheus.Counter
+	produced, republished *prometheus.CounterVec // topic
+	dropped               prometheus.Counter
 }
 
 // NewPublisherMetrics registers the publisher's metrics with reg.
 func NewPublisherMetrics(reg prometheus.Registerer) *PublisherMetrics {
 	m := &PublisherMetrics{
-		produced: prometheus.NewCounter(prometheus.CounterOpts{Name: "smsgate_events_published_total",
-			Help: "Events produced to sms.status and sms.mo after their batch committed."}),
-		republished: prometheus.NewCounter(prometheus.CounterOpts{Name: "smsgate_events_republished_total",
-			Help: "Events produced again from the journal (after a crash, or after Kafka was away long enough to drop them from memory)."}),
+		produced: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "smsgate_events_published_total",
+			Help: "Events produced after their batch committed, by topic (status, mo)."}, []string{"topic"}),
+		republished: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "smsgate_events_republished_total",
+			Help: "Events produced again from the journal (after a crash, or after Kafka was away long enough to drop them from memory), by topic."}, []string{"topic"}),
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "smsgate_events_dropped_from_memory_total",
 			Help: "Events dropped from the in-memory queue while Kafka was slow or away; they are republished from the journal."}),
 	}
