@@ -140,7 +140,7 @@ func (r *Recovery) unknowns(ctx context.Context, l store.LaneInfo) (int, error) 
 		var b int64
 		err = pgx.BeginFunc(ctx, r.Pool, func(tx pgx.Tx) error {
 			var err error
-			if b, err = store.BeginBatch(ctx, tx, r.Lane, 0); err != nil {
+			if b, err = store.BeginBatch(ctx, tx, r.Lane); err != nil {
 				return err
 			}
 			var rows []store.AttemptRow

@@ -97,7 +97,7 @@ func (g *Gateway) HoldAction(ctx context.Context, id, action string) error {
 				return err
 			}
 			var err error
-			if batch, err = store.BeginBatch(ctx, tx, lane, g.publisher.Watermark(lane)); err != nil {
+			if batch, err = store.BeginBatch(ctx, tx, lane); err != nil {
 				return err
 			}
 			d, err := store.DropHold(ctx, tx, batch, id)

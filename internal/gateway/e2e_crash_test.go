@@ -73,6 +73,9 @@ func TestCrashKill9(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
+		// Killed however the test ends (a failed wait must not leave it
+		// running against a dropped database).
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 		return cmd
 	}
 	sent := func() uint64 { return e.sims["magti"].Stats().Submits + e.sims["silknet"].Stats().Submits }

@@ -253,7 +253,7 @@ func (l *Lane[T]) commit(ctx context.Context, items []T) error {
 	var batch int64
 	err := pgx.BeginFunc(wctx, l.o.Pool, func(tx pgx.Tx) error {
 		var err error
-		batch, err = store.BeginBatch(wctx, tx, l.o.ID, l.o.Publisher.Watermark(l.o.ID))
+		batch, err = store.BeginBatch(wctx, tx, l.o.ID)
 		if err != nil {
 			return err
 		}

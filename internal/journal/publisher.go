@@ -56,7 +56,7 @@ type pending struct {
 type lanePub struct {
 	queue []pending
 	// published: every batch of the lane up to it is produced (in memory;
-	// stored in lanes.published by the lane's next batch or by flush).
+	// stored in lanes.published every 200 ms, stored is what was).
 	published int64
 	stored    int64
 	// behind: events of batches after published were dropped; republish
@@ -95,19 +95,12 @@ func (p *Publisher) lane(id string) *lanePub {
 	return l
 }
 
-// Watermark is the lane's published watermark to store with its next batch.
+// Watermark is the lane's published watermark: every batch of the lane
+// up to it is produced.
 func (p *Publisher) Watermark(lane string) int64 {
-	if p == nil {
-		return 0
-	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	l := p.lane(lane)
-	if l.published > l.stored {
-		l.stored = l.published
-		return l.published
-	}
-	return 0
+	return p.lane(lane).published
 }
 
 // Enqueue hands a committed batch's events on. It never blocks: past the

@@ -77,7 +77,7 @@ func v2Batch(t *testing.T, st *Store, lane string) int64 {
 	var id int64
 	v2Tx(t, st, func(tx pgx.Tx) error {
 		var err error
-		id, err = BeginBatch(context.Background(), tx, lane, 0)
+		id, err = BeginBatch(context.Background(), tx, lane)
 		return err
 	})
 	return id
@@ -90,7 +90,7 @@ func v2Insert(t *testing.T, st *Store, now time.Time, rows ...IntentRow) ([]Inte
 	var batch int64
 	v2Tx(t, st, func(tx pgx.Tx) error {
 		var err error
-		if batch, err = BeginBatch(context.Background(), tx, "test-intents", 0); err != nil {
+		if batch, err = BeginBatch(context.Background(), tx, "test-intents"); err != nil {
 			return err
 		}
 		res, err = st.InsertIntents(context.Background(), tx, batch, now, rows)

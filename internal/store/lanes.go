@@ -28,13 +28,13 @@ ON CONFLICT (id) DO UPDATE SET recovered = false`,
 	return nil
 }
 
-// BeginBatch allocates the id of a batch of lane inside tx, and moves the
-// lane's published watermark to published (when above 0), so a busy lane
-// pays no separate transaction for its watermark.
-func BeginBatch(ctx context.Context, tx pgx.Tx, lane string, published int64) (int64, error) {
+// BeginBatch allocates the id of a batch of lane inside tx. The lane's
+// watermarks are stored apart (SetPublished, SetSettled): updating the
+// lanes row here would lock it for the whole batch transaction, and the
+// watermark writers would queue behind every batch.
+func BeginBatch(ctx context.Context, tx pgx.Tx, lane string) (int64, error) {
 	var id int64
-	err := tx.QueryRow(ctx, `WITH w AS (UPDATE lanes SET published = $2 WHERE id = $1 AND $2 > published)
-INSERT INTO journal_batches (id, lane) VALUES (nextval('journal_batch_seq'), $1) RETURNING id`, lane, published).Scan(&id)
+	err := tx.QueryRow(ctx, `INSERT INTO journal_batches (id, lane) VALUES (nextval('journal_batch_seq'), $1) RETURNING id`, lane).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("begin batch of %s: %w", lane, err)
 	}

@@ -30,8 +30,13 @@ func TestV2LaneBatches(t *testing.T) {
 		var id int64
 		v2Tx(t, st, func(tx pgx.Tx) error {
 			var err error
-			id, err = BeginBatch(ctx, tx, lane, published)
-			return err
+			if id, err = BeginBatch(ctx, tx, lane); err != nil {
+				return err
+			}
+			if published > 0 {
+				return SetPublished(ctx, tx, lane, published)
+			}
+			return nil
 		})
 		return id
 	}
