@@ -12,8 +12,9 @@
 //     submit_sm by sequence number and calls done; answers enquire_link,
 //     unbind, unknown commands (generic_nack ESME_RINVCMDID) and oversized
 //     or malformed PDUs (generic_nack) through the writer's queue; and
-//     hands deliver_sm to the InboundHandler. When MaxUnacked deliver_sm
-//     are un-acked it stops reading until an ack arrives (backpressure).
+//     hands deliver_sm to the InboundHandler. With MaxUnacked deliver_sm
+//     un-acked it answers the next ones ESME_RTHROTTLED and reads on
+//     (responses to our submits must not wait for the inbound side).
 //     It ends when a read fails: connection closed, read deadline, or a
 //     desynchronised stream (pdu.ErrBadLength).
 //   - the writer owns the socket's write side. Submit and the reader

@@ -25,6 +25,7 @@ type Metrics struct {
 	inbound    *prometheus.CounterVec   // operator, kind (receipt|mo|enquire_link|unbind|alert_notification)
 	pduErrors  *prometheus.CounterVec   // operator, kind
 	unknown    *prometheus.CounterVec   // operator
+	refused    *prometheus.CounterVec   // operator
 }
 
 // Values of the pdu_errors_total "kind" label.
@@ -65,6 +66,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Inbound PDUs that could not be used, by kind; the bind survived them."}, []string{"operator", "kind"}),
 		unknown: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "smsgate_smpp_unknown_outcomes_total",
 			Help: "submit_sm written but never answered (resp_timeout or disconnect)."}, op),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "smsgate_smpp_deliver_refused_total",
+			Help: "deliver_sm answered ESME_RTHROTTLED because max_unacked were still unacknowledged (the SMSC delivers them again)."}, op),
 	}
 	if reg != nil {
 		m.submits = register(reg, m.submits)
@@ -78,6 +81,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		m.inbound = register(reg, m.inbound)
 		m.pduErrors = register(reg, m.pduErrors)
 		m.unknown = register(reg, m.unknown)
+		m.refused = register(reg, m.refused)
 	}
 	return m
 }
@@ -110,16 +114,17 @@ func statusLabel(s pdu.Status) string {
 // opMetrics are one operator's children, resolved once so the hot path
 // does no label lookups. The zero value records nothing.
 type opMetrics struct {
-	m         *Metrics
-	op        string
-	ok        prometheus.Counter
-	latency   prometheus.Observer
-	inflight  prometheus.Gauge
-	throttled prometheus.Counter
-	late      prometheus.Counter
-	unknown   prometheus.Counter
-	nackIn    prometheus.Counter
-	nackOut   prometheus.Counter
+	m              *Metrics
+	op             string
+	ok             prometheus.Counter
+	latency        prometheus.Observer
+	inflight       prometheus.Gauge
+	throttled      prometheus.Counter
+	late           prometheus.Counter
+	unknown        prometheus.Counter
+	nackIn         prometheus.Counter
+	nackOut        prometheus.Counter
+	deliverRefused prometheus.Counter
 }
 
 func (m *Metrics) forOperator(op string) opMetrics {
@@ -132,14 +137,15 @@ func (m *Metrics) forOperator(op string) opMetrics {
 	m.bindsUp.WithLabelValues(op)
 	return opMetrics{
 		m: m, op: op,
-		ok:        m.submits.WithLabelValues(op, "ok"),
-		latency:   m.latency.WithLabelValues(op),
-		inflight:  m.inflight.WithLabelValues(op),
-		throttled: m.throttled.WithLabelValues(op),
-		late:      m.late.WithLabelValues(op),
-		unknown:   m.unknown.WithLabelValues(op),
-		nackIn:    m.nacks.WithLabelValues(op, "in"),
-		nackOut:   m.nacks.WithLabelValues(op, "out"),
+		ok:             m.submits.WithLabelValues(op, "ok"),
+		latency:        m.latency.WithLabelValues(op),
+		inflight:       m.inflight.WithLabelValues(op),
+		throttled:      m.throttled.WithLabelValues(op),
+		late:           m.late.WithLabelValues(op),
+		unknown:        m.unknown.WithLabelValues(op),
+		nackIn:         m.nacks.WithLabelValues(op, "in"),
+		nackOut:        m.nacks.WithLabelValues(op, "out"),
+		deliverRefused: m.refused.WithLabelValues(op),
 	}
 }
 

@@ -113,8 +113,10 @@ type SessionOptions struct {
 	// Default 65536.
 	MaxPDU int
 	// MaxUnacked bounds the deliver_sm handed to Handler and not yet acked;
-	// at the bound the session stops reading (backpressure; nothing is
-	// dropped). Default 1000.
+	// at the bound a deliver_sm is answered ESME_RTHROTTLED at once (the
+	// SMSC delivers it again) and reading goes on, so submit_sm_resp are
+	// never held up by a slow inbound side. Default 5000: the
+	// inbound side is then seconds behind, and memory stays a few MB per bind.
 	MaxUnacked int
 	// Handler takes inbound deliver_sm; required for Receiver and
 	// Transceiver binds.
@@ -172,7 +174,7 @@ func (o SessionOptions) withDefaults() (SessionOptions, error) {
 	// Below this not even a bind_resp or deliver_sm fits.
 	o.MaxPDU = max(o.MaxPDU, 256)
 	if o.MaxUnacked <= 0 {
-		o.MaxUnacked = 1000
+		o.MaxUnacked = 5000
 	}
 	if o.Logger == nil {
 		o.Logger = zap.NewNop()

@@ -56,11 +56,7 @@ func (s *Session) readLoop() {
 				lateSinceLog++
 			}
 		case pdu.DeliverSM:
-			blocked, ok := s.onDeliver(h, body)
-			if !ok {
-				return
-			}
-			resetDeadline = resetDeadline || blocked
+			s.onDeliver(h, body)
 		case pdu.EnquireLink:
 			s.m.inboundKind("enquire_link")
 			s.sendEmpty(pdu.EnquireLinkResp, pdu.StatusOK, h.Seq)
@@ -203,11 +199,11 @@ func (s *Session) resolved(done func(Result), r Result) {
 // onDeliver decodes a deliver_sm and hands it to the handler, waiting for
 // a free un-acked slot first (backpressure). blocked reports that it had
 // to wait; ok false means the session is ending.
-func (s *Session) onDeliver(h pdu.Header, body []byte) (blocked, ok bool) {
+func (s *Session) onDeliver(h pdu.Header, body []byte) {
 	if !s.o.Mode.canReceive() {
 		s.m.pduError(kindWrongBind)
 		s.sendDeliverResp(pdu.ErrInvBndSts, h.Seq)
-		return false, true
+		return
 	}
 	d := &pdu.SM{ID: pdu.DeliverSM}
 	if err := d.DecodeBody(body); err != nil {
@@ -218,7 +214,7 @@ func (s *Session) onDeliver(h pdu.Header, body []byte) (blocked, ok bool) {
 		}
 		s.log.Warn("smpp: malformed deliver_sm answered with generic_nack", zap.Uint32("seq", h.Seq), zap.Error(err))
 		s.nack(st, h.Seq)
-		return false, true
+		return
 	}
 	if d.IsReceipt() {
 		s.m.inboundKind("receipt")
@@ -228,17 +224,16 @@ func (s *Session) onDeliver(h pdu.Header, body []byte) (blocked, ok bool) {
 	select {
 	case s.unacked <- struct{}{}:
 	default:
-		blocked = true
-		s.log.Debug("smpp: un-acked deliver_sm at MaxUnacked; reading paused")
-		select {
-		case s.unacked <- struct{}{}:
-		case <-s.dying:
-			return blocked, false
-		}
+		// At the bound the deliver_sm is refused, not waited for: a
+		// paused reader would leave our own submit_sm_resp unread, and
+		// submits would time out into unknown outcomes because the
+		// inbound side is slow. The SMSC delivers it again later.
+		inc(s.m.deliverRefused)
+		s.sendDeliverResp(pdu.ErrThrottled, h.Seq)
+		return
 	}
 	a := &deliverAck{s: s, seq: h.Seq}
 	s.o.Handler.HandleDeliver(&s.info, d, a.ack)
-	return blocked, true
 }
 
 // deliverAck is the ack handed out with one deliver_sm.

@@ -632,6 +632,10 @@ func TestDeliverAck(t *testing.T) {
 	}
 }
 
+// TestDeliverBackpressure: with MaxUnacked deliver_sm un-acked, the next
+// one is refused ESME_RTHROTTLED at once and the reader goes on reading
+// (a submit_sm_resp behind it is not held up); after an ack there is room
+// again.
 func TestDeliverBackpressure(t *testing.T) {
 	f := newFakeSMSC(t)
 	ds := make(deliveries, 10)
@@ -649,23 +653,24 @@ func TestDeliverBackpressure(t *testing.T) {
 	c.send(pdu.AppendEmpty(nil, pdu.EnquireLink, 0, 4))
 	first := ds.next(t)
 	ds.next(t)
+	if fr := c.expect(t); fr.h.ID != pdu.DeliverSMResp || fr.h.Seq != 3 || fr.h.Status != pdu.ErrThrottled {
+		t.Fatalf("third deliver_sm: got %v seq %d status %s, want deliver_sm_resp 3 ESME_RTHROTTLED", fr.h.ID, fr.h.Seq, fr.h.Status.Hex())
+	}
+	if fr := c.expect(t); fr.h.ID != pdu.EnquireLinkResp || fr.h.Seq != 4 {
+		t.Fatalf("the reader stopped: got %v seq %d", fr.h.ID, fr.h.Seq)
+	}
 	select {
 	case d := <-ds:
-		t.Fatalf("third deliver_sm handed over with 2 un-acked: %+v", d.d)
-	case fr := <-c.rec:
-		t.Fatalf("SMSC got %v while the reader should be paused", fr.h.ID)
-	case <-time.After(100 * time.Millisecond):
+		t.Fatalf("a refused deliver_sm was handed over: %+v", d.d)
+	case <-time.After(50 * time.Millisecond):
 	}
 	first.ack(0)
-	if fr := c.expect(t); fr.h.ID != pdu.DeliverSMResp || fr.h.Seq != 1 {
+	if fr := c.expect(t); fr.h.ID != pdu.DeliverSMResp || fr.h.Seq != 1 || fr.h.Status != pdu.StatusOK {
 		t.Errorf("got %v seq %d", fr.h.ID, fr.h.Seq)
 	}
-	third := ds.next(t)
-	if string(third.d.ShortMessage) != "STOP" {
-		t.Errorf("third %+v", third.d)
-	}
-	if fr := c.expect(t); fr.h.ID != pdu.EnquireLinkResp {
-		t.Errorf("got %v", fr.h.ID)
+	c.send(mo(5)) // delivered again: there is room now
+	if again := ds.next(t); string(again.d.ShortMessage) != "STOP" {
+		t.Errorf("redelivered %+v", again.d)
 	}
 	if s.Err() != nil {
 		t.Errorf("session ended: %v", s.Err())
