@@ -352,9 +352,15 @@ func (e *env) dbState(id string) string {
 	var st int16
 	var op *string
 	var due *time.Time
-	var attempts, receipts int64
+	var attempts, receipts string
+	// Each attempt and receipt row with the batch that wrote it, its lane
+	// and that lane's published watermark: enough to tell a row never
+	// written from an event never published.
 	err := e.st.Pool.QueryRow(context.Background(), `SELECT m.state, m.operator, m.due,
-	(SELECT count(*) FROM attempts a WHERE a.message_id = m.id), (SELECT count(*) FROM receipts r WHERE r.message_id = m.id)
+	(SELECT coalesce(string_agg(format('%s/%s st=%s batch=%s lane=%s pub=%s', a.part, a.attempt, a.state, a.batch, l.id, l.published), '; '), '-')
+	   FROM attempts a LEFT JOIN journal_batches b ON b.id = a.batch LEFT JOIN lanes l ON l.id = b.lane WHERE a.message_id = m.id),
+	(SELECT coalesce(string_agg(format('%s/%s st=%s batch=%s lane=%s pub=%s', r.part, r.attempt, r.state, r.batch, l.id, l.published), '; '), '-')
+	   FROM receipts r LEFT JOIN journal_batches b ON b.id = r.batch LEFT JOIN lanes l ON l.id = b.lane WHERE r.message_id = m.id)
 	FROM messages m WHERE id = $1`, id).Scan(&st, &op, &due, &attempts, &receipts)
 	if err != nil {
 		return err.Error()
@@ -363,7 +369,7 @@ func (e *env) dbState(id string) string {
 	if op != nil {
 		o = *op
 	}
-	return fmt.Sprintf("row=%s operator=%s due=%v attempts=%d receipts=%d", message.State(st), o, due, attempts, receipts)
+	return fmt.Sprintf("row=%s operator=%s due=%v attempts=[%s] receipts=[%s] events=%v", message.State(st), o, due, attempts, receipts, e.events.statuses(id))
 }
 
 // metric reads one series' value from the gateway's registry (0 when

@@ -37,8 +37,14 @@ type PublisherOptions struct {
 	// Republish rebuilds the events of a lane's batches from the journal
 	// (current status of each message touched, MO as stored).
 	Republish func(ctx context.Context, batches []int64) ([]*kgo.Record, error)
-	// QueueBatches bounds the batches kept in memory per lane (default 256).
+	// LaneBatches lists a lane's batches after a given one, in order
+	// (default: from the journal in Pool).
+	LaneBatches func(ctx context.Context, lane string, after int64, limit int) ([]int64, error)
+	// QueueBatches and QueueEvents bound what is kept in memory per lane
+	// (defaults 4,096 batches, 50,000 events); beyond, the lane's events are
+	// dropped and republished from the journal.
 	QueueBatches int
+	QueueEvents  int
 	// TopicLabel names a record's topic in smsgate_events_published_total
 	// (default: the topic).
 	TopicLabel func(topic string) string
@@ -54,7 +60,8 @@ type pending struct {
 }
 
 type lanePub struct {
-	queue []pending
+	queue  []pending
+	events int // in queue
 	// published: every batch of the lane up to it is produced (in memory;
 	// stored in lanes.published every 200 ms, stored is what was).
 	published int64
@@ -64,12 +71,20 @@ type lanePub struct {
 	// newest batch dropped.
 	behind  bool
 	dropped int64
+	// droppedDeps: the dependencies of the dropped batches (newest batch
+	// per lane). Republishing waits for them as the batches would have:
+	// a receipt's "delivered" rebuilt from the journal must not overtake
+	// the "submitted" another lane still holds.
+	droppedDeps map[string]int64
 }
 
 // NewPublisher returns a publisher; Run produces until its context ends.
 func NewPublisher(o PublisherOptions) *Publisher {
 	if o.QueueBatches <= 0 {
-		o.QueueBatches = 256
+		o.QueueBatches = 4096
+	}
+	if o.QueueEvents <= 0 {
+		o.QueueEvents = 50000
 	}
 	if o.Logger == nil {
 		o.Logger = zap.NewNop()
@@ -82,6 +97,11 @@ func NewPublisher(o PublisherOptions) *Publisher {
 	}
 	if o.TopicLabel == nil {
 		o.TopicLabel = func(t string) string { return t }
+	}
+	if o.LaneBatches == nil {
+		o.LaneBatches = func(ctx context.Context, lane string, after int64, limit int) ([]int64, error) {
+			return store.LaneBatches(ctx, o.Pool, lane, after, limit)
+		}
 	}
 	return &Publisher{o: o, lanes: map[string]*lanePub{}, wake: make(chan struct{}, 1)}
 }
@@ -112,10 +132,12 @@ func (p *Publisher) Enqueue(lane string, batch int64, events []*kgo.Record, deps
 	}
 	p.mu.Lock()
 	l := p.lane(lane)
-	if !l.behind && len(l.queue) >= p.o.QueueBatches {
+	if !l.behind && (len(l.queue) >= p.o.QueueBatches || l.events+len(events) > p.o.QueueEvents) {
 		l.behind = true
+		l.events = 0
 		for _, q := range l.queue {
 			p.o.Metrics.dropped.Add(float64(len(q.events)))
+			l.addDroppedDeps(q.deps)
 		}
 		l.queue = nil
 		p.o.Logger.Warn("event queue full (Kafka slow or away); events will be republished from the journal", zap.String("lane", lane))
@@ -123,13 +145,24 @@ func (p *Publisher) Enqueue(lane string, batch int64, events []*kgo.Record, deps
 	if l.behind {
 		p.o.Metrics.dropped.Add(float64(len(events)))
 		l.dropped = max(l.dropped, batch)
+		l.addDroppedDeps(deps)
 	} else {
 		l.queue = append(l.queue, pending{batch: batch, events: events, deps: deps})
+		l.events += len(events)
 	}
 	p.mu.Unlock()
 	select {
 	case p.wake <- struct{}{}:
 	default:
+	}
+}
+
+func (l *lanePub) addDroppedDeps(deps map[string]int64) {
+	for lane, b := range deps {
+		if l.droppedDeps == nil {
+			l.droppedDeps = map[string]int64{}
+		}
+		l.droppedDeps[lane] = max(l.droppedDeps[lane], b)
 	}
 }
 
@@ -174,7 +207,11 @@ func (p *Publisher) Run(ctx context.Context) error {
 // ready reports whether a pending batch's dependencies were produced
 // (under p.mu).
 func (p *Publisher) ready(w *pending) bool {
-	for lane, b := range w.deps {
+	return p.depsDone(w.deps)
+}
+
+func (p *Publisher) depsDone(deps map[string]int64) bool {
+	for lane, b := range deps {
 		if d := p.lanes[lane]; d == nil || d.published < b {
 			return false
 		}
@@ -193,6 +230,9 @@ func (p *Publisher) drain(ctx context.Context) error {
 		var behind bool
 		for lid, lp := range p.lanes {
 			if lp.behind {
+				if !p.depsDone(lp.droppedDeps) {
+					continue // taken up once those lanes are produced
+				}
 				id, l, behind = lid, lp, true
 				break
 			}
@@ -235,6 +275,7 @@ func (p *Publisher) drain(ctx context.Context) error {
 		p.mu.Lock()
 		if !l.behind {
 			l.queue = l.queue[len(work):]
+			l.events -= len(recs)
 			l.published = max(l.published, last)
 		}
 		p.mu.Unlock()
@@ -242,20 +283,26 @@ func (p *Publisher) drain(ctx context.Context) error {
 	}
 }
 
-// catchUp republishes a lane's batches after its watermark from the
-// journal, then resumes from the queue.
+// catchUp republishes a lane's batches after its watermark, up to the
+// newest dropped one, from the journal, then resumes from the queue (later
+// batches come through it in order).
 func (p *Publisher) catchUp(ctx context.Context, id string, l *lanePub) error {
 	p.mu.Lock()
-	from := l.published
+	from, target := l.published, l.dropped
 	p.mu.Unlock()
-	for {
-		batches, err := store.LaneBatches(ctx, p.o.Pool, id, from, 500)
+	for from < target {
+		batches, err := p.o.LaneBatches(ctx, id, from, 500)
 		if err != nil {
 			return err
 		}
-		if len(batches) == 0 {
+		n := 0
+		for n < len(batches) && batches[n] <= target {
+			n++
+		}
+		if n == 0 {
 			break
 		}
+		batches = batches[:n]
 		recs, err := p.o.Republish(ctx, batches)
 		if err != nil {
 			return err
@@ -276,10 +323,12 @@ func (p *Publisher) catchUp(ctx context.Context, id string, l *lanePub) error {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if l.dropped > from {
+	if l.dropped > target {
 		return nil // dropped while catching up: drain comes back here
 	}
+	l.published = max(l.published, target)
 	l.behind = false
+	l.droppedDeps = nil
 	return nil
 }
 

@@ -2,6 +2,7 @@ package journal
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -102,5 +103,60 @@ func TestPublisherRetriesUntilProduced(t *testing.T) {
 	<-done
 	if got := p.produced(); got != "x" {
 		t.Fatalf("produced %q after Kafka came back", got)
+	}
+}
+
+// A lane whose queue overflowed republishes from the journal, but not
+// before the batches its dropped ones depended on are produced: a receipt
+// rebuilt as "delivered" must not overtake its outcome's "submitted" still
+// queued on another lane. Batches after the newest dropped one come
+// through the queue, not the catch-up.
+func TestPublisherCatchUpWaitsForDependencies(t *testing.T) {
+	p := &fakeProducer{}
+	journal := map[string][]int64{"i/inbound": {2, 4, 5}}
+	pub := NewPublisher(PublisherOptions{Producer: p, QueueBatches: 1,
+		LaneBatches: func(_ context.Context, lane string, after int64, limit int) ([]int64, error) {
+			var out []int64
+			for _, b := range journal[lane] {
+				if b > after && len(out) < limit {
+					out = append(out, b)
+				}
+			}
+			return out, nil
+		},
+		Republish: func(_ context.Context, batches []int64) ([]*kgo.Record, error) {
+			var out []*kgo.Record
+			for _, b := range batches {
+				out = append(out, rec(fmt.Sprintf("rebuilt-%d", b)))
+			}
+			return out, nil
+		}})
+	ctx := context.Background()
+	// Inbound batch 2 waits for outcome batch 1; batch 4 overflows the
+	// queue of one: both are dropped, with their dependency remembered.
+	pub.Enqueue("i/inbound", 2, []*kgo.Record{rec("delivered")}, map[string]int64{"i/outcomes": 1})
+	pub.Enqueue("i/inbound", 4, []*kgo.Record{rec("mo")}, nil)
+	if err := pub.drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := p.produced(); got != "" {
+		t.Fatalf("produced %q before outcome batch 1", got)
+	}
+	pub.Enqueue("i/outcomes", 1, []*kgo.Record{rec("submitted")}, nil)
+	if err := pub.drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := p.produced(); got != "submitted,rebuilt-2,rebuilt-4" {
+		t.Fatalf("produced %q, want the outcome, then inbound batches 2 and 4 rebuilt (5 is not dropped)", got)
+	}
+	pub.Enqueue("i/inbound", 5, []*kgo.Record{rec("later")}, nil)
+	if err := pub.drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := p.produced(); got != "submitted,rebuilt-2,rebuilt-4,later" {
+		t.Fatalf("produced %q after the catch-up", got)
+	}
+	if w := pub.Watermark("i/inbound"); w != 5 {
+		t.Fatalf("inbound watermark %d, want 5", w)
 	}
 }
