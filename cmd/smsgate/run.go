@@ -30,8 +30,12 @@ func runGateway(ctx context.Context, args []string) error {
 	path := fs.String("config", "smsgate.yml", "config file")
 	level := fs.String("log-level", "", "log level (overrides log.level)")
 	instance := fs.String("instance-id", os.Getenv("SMSGATE_INSTANCE_ID"), "this instance's name in Postgres (claims, bind slots); stable names (e.g. a StatefulSet pod) let a restart reclaim its own bind slots at once; default host-random")
+	stopTimeout := fs.Duration("stop-timeout", 30*time.Second, "after SIGTERM/SIGINT, exit (status 1) if the graceful stop has not finished by then; a second signal exits at once. What was not written then is repaired at the next start, as after a crash")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *stopTimeout <= 0 {
+		return fmt.Errorf("-stop-timeout %v: must be positive", *stopTimeout)
 	}
 	cfg, err := config.Load(*path)
 	if err != nil {
@@ -45,7 +49,37 @@ func runGateway(ctx context.Context, args []string) error {
 		return err
 	}
 	defer log.Sync() //nolint:errcheck // nothing to do about a failed sync at exit
+	done := make(chan struct{})
+	defer close(done)
+	go stopWatchdog(ctx, done, *stopTimeout, log)
 	return serve(ctx, cfg, *path, log, nil, *instance)
+}
+
+// stopWatchdog bounds a graceful stop: a stop that hangs (Postgres or
+// Kafka gone, an SMSC that never answers unbind) must not keep the
+// process — and its bind slots' leases — alive past what an orchestrator
+// waits. Exiting early is safe: the journal is built to survive kill -9.
+func stopWatchdog(ctx context.Context, done <-chan struct{}, timeout time.Duration, log *zap.Logger) {
+	select {
+	case <-ctx.Done():
+	case <-done:
+		return
+	}
+	again := make(chan os.Signal, 1)
+	signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(again)
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-done:
+		return
+	case <-t.C:
+		log.Error("graceful stop did not finish in time; exiting (what was not written is repaired at the next start)", zap.Duration("stop_timeout", timeout))
+	case <-again:
+		log.Warn("second signal; exiting without finishing the graceful stop")
+	}
+	_ = log.Sync()
+	os.Exit(1)
 }
 
 // serve runs the gateway and its HTTP server until ctx ends. reg may be nil

@@ -52,6 +52,9 @@ func runSend(ctx context.Context, args []string) error {
 	if *brokers != "" {
 		bs = splitComma(*brokers)
 	}
+	if *from == "" {
+		return errors.New("-from is required (the account has no senders in the config to default to)")
+	}
 	if *id == "" {
 		var b [8]byte
 		_, _ = rand.Read(b[:])
