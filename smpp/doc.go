@@ -13,8 +13,9 @@
 //     unbind, unknown commands (generic_nack ESME_RINVCMDID) and oversized
 //     or malformed PDUs (generic_nack) through the writer's queue; and
 //     hands deliver_sm to the InboundHandler. With MaxUnacked deliver_sm
-//     un-acked it answers the next ones ESME_RTHROTTLED and reads on
-//     (responses to our submits must not wait for the inbound side).
+//     un-acked it pauses (backpressure), for at most MaxReadPause; then it
+//     answers further ones ESME_RTHROTTLED and reads on, so responses to
+//     our submits never wait long for the inbound side.
 //     It ends when a read fails: connection closed, read deadline, or a
 //     desynchronised stream (pdu.ErrBadLength).
 //   - the writer owns the socket's write side. Submit and the reader

@@ -67,7 +67,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		unknown: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "smsgate_smpp_unknown_outcomes_total",
 			Help: "submit_sm written but never answered (resp_timeout or disconnect)."}, op),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "smsgate_smpp_deliver_refused_total",
-			Help: "deliver_sm answered ESME_RTHROTTLED because max_unacked were still unacknowledged (the SMSC delivers them again)."}, op),
+			Help: "deliver_sm answered ESME_RTHROTTLED: the inbound side stayed behind (MaxUnacked unacknowledged) longer than the reader may pause; the SMSC delivers them again."}, op),
 	}
 	if reg != nil {
 		m.submits = register(reg, m.submits)

@@ -112,12 +112,15 @@ type SessionOptions struct {
 	// ones are discarded and answered with generic_nack ESME_RINVCMDLEN.
 	// Default 65536.
 	MaxPDU int
-	// MaxUnacked bounds the deliver_sm handed to Handler and not yet acked;
-	// at the bound a deliver_sm is answered ESME_RTHROTTLED at once (the
-	// SMSC delivers it again) and reading goes on, so submit_sm_resp are
-	// never held up by a slow inbound side. Default 5000: the
-	// inbound side is then seconds behind, and memory stays a few MB per bind.
+	// MaxUnacked bounds the deliver_sm handed to Handler and not yet acked
+	// (default 1000). At the bound the reader pauses (backpressure) for at
+	// most MaxReadPause; past it deliver_sm are answered ESME_RTHROTTLED (the
+	// SMSC delivers them again) and reading goes on, so our submit_sm_resp
+	// are not left unread until they time out.
 	MaxUnacked int
+	// MaxReadPause bounds one backpressure pause of the reader. Default
+	// RespTimeout/3, within [100ms, 5s].
+	MaxReadPause time.Duration
 	// Handler takes inbound deliver_sm; required for Receiver and
 	// Transceiver binds.
 	Handler InboundHandler
@@ -174,7 +177,10 @@ func (o SessionOptions) withDefaults() (SessionOptions, error) {
 	// Below this not even a bind_resp or deliver_sm fits.
 	o.MaxPDU = max(o.MaxPDU, 256)
 	if o.MaxUnacked <= 0 {
-		o.MaxUnacked = 5000
+		o.MaxUnacked = 1000
+	}
+	if o.MaxReadPause <= 0 {
+		o.MaxReadPause = min(max(o.RespTimeout/3, 100*time.Millisecond), 5*time.Second)
 	}
 	if o.Logger == nil {
 		o.Logger = zap.NewNop()

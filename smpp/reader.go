@@ -56,7 +56,9 @@ func (s *Session) readLoop() {
 				lateSinceLog++
 			}
 		case pdu.DeliverSM:
-			s.onDeliver(h, body)
+			if s.onDeliver(h, body) {
+				resetDeadline = true // paused: the read deadline may be near
+			}
 		case pdu.EnquireLink:
 			s.m.inboundKind("enquire_link")
 			s.sendEmpty(pdu.EnquireLinkResp, pdu.StatusOK, h.Seq)
@@ -199,11 +201,11 @@ func (s *Session) resolved(done func(Result), r Result) {
 // onDeliver decodes a deliver_sm and hands it to the handler, waiting for
 // a free un-acked slot first (backpressure). blocked reports that it had
 // to wait; ok false means the session is ending.
-func (s *Session) onDeliver(h pdu.Header, body []byte) {
+func (s *Session) onDeliver(h pdu.Header, body []byte) (paused bool) {
 	if !s.o.Mode.canReceive() {
 		s.m.pduError(kindWrongBind)
 		s.sendDeliverResp(pdu.ErrInvBndSts, h.Seq)
-		return
+		return false
 	}
 	d := &pdu.SM{ID: pdu.DeliverSM}
 	if err := d.DecodeBody(body); err != nil {
@@ -214,26 +216,54 @@ func (s *Session) onDeliver(h pdu.Header, body []byte) {
 		}
 		s.log.Warn("smpp: malformed deliver_sm answered with generic_nack", zap.Uint32("seq", h.Seq), zap.Error(err))
 		s.nack(st, h.Seq)
-		return
+		return false
 	}
 	if d.IsReceipt() {
 		s.m.inboundKind("receipt")
 	} else {
 		s.m.inboundKind("mo")
 	}
-	select {
-	case s.unacked <- struct{}{}:
-	default:
-		// At the bound the deliver_sm is refused, not waited for: a
-		// paused reader would leave our own submit_sm_resp unread, and
-		// submits would time out into unknown outcomes because the
-		// inbound side is slow. The SMSC delivers it again later.
+	ok, paused := s.admitDeliver()
+	if !ok {
 		inc(s.m.deliverRefused)
 		s.sendDeliverResp(pdu.ErrThrottled, h.Seq)
-		return
+		return paused
 	}
 	a := &deliverAck{s: s, seq: h.Seq}
 	s.o.Handler.HandleDeliver(&s.info, d, a.ack)
+	return paused
+}
+
+// admitDeliver takes an un-acked slot for a deliver_sm. At the bound the
+// reader first waits (TCP backpressure slows the SMSC, nothing is
+// refused), but at most MaxReadPause: a longer pause would leave our own
+// submit_sm_resp unread until submits time out into unknown outcomes.
+// Past it, deliver_sm are refused ESME_RTHROTTLED (the SMSC delivers them
+// again) without waiting, until one finds room.
+func (s *Session) admitDeliver() (ok, paused bool) {
+	select {
+	case s.unacked <- struct{}{}:
+		s.refusing = false
+		return true, false
+	default:
+	}
+	if s.refusing {
+		return false, false
+	}
+	s.log.Debug("smpp: un-acked deliver_sm at MaxUnacked; reading paused")
+	t := time.NewTimer(s.o.MaxReadPause)
+	defer t.Stop()
+	select {
+	case s.unacked <- struct{}{}:
+		return true, true
+	case <-t.C:
+		s.refusing = true
+		s.log.Warn("smpp: inbound side behind for max_read_pause; refusing deliver_sm with ESME_RTHROTTLED until it catches up",
+			zap.Int("unacked", cap(s.unacked)), zap.Duration("paused", s.o.MaxReadPause))
+		return false, true
+	case <-s.dying:
+		return false, true
+	}
 }
 
 // deliverAck is the ack handed out with one deliver_sm.

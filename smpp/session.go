@@ -36,6 +36,7 @@ type Session struct {
 	drainSig   chan struct{} // cap 1: during Close, a submit resolved or a deliver_sm was acked
 	closingCh  chan struct{} // closed when the session stops taking submits
 	dying      chan struct{} // closed by fail: the session is being torn down
+	refusing   bool          // reader only: deliver_sm at MaxUnacked are refused without a pause
 	readerDone chan struct{}
 	done       chan struct{} // closed when both goroutines ended and every callback ran
 	unbound    chan struct{} // closed when our unbind is answered

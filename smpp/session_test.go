@@ -632,10 +632,8 @@ func TestDeliverAck(t *testing.T) {
 	}
 }
 
-// TestDeliverBackpressure: with MaxUnacked deliver_sm un-acked, the next
-// one is refused ESME_RTHROTTLED at once and the reader goes on reading
-// (a submit_sm_resp behind it is not held up); after an ack there is room
-// again.
+// TestDeliverBackpressure: with MaxUnacked deliver_sm un-acked the reader
+// pauses (the SMSC's next PDUs wait in TCP); an ack resumes it.
 func TestDeliverBackpressure(t *testing.T) {
 	f := newFakeSMSC(t)
 	ds := make(deliveries, 10)
@@ -643,20 +641,63 @@ func TestDeliverBackpressure(t *testing.T) {
 	o.Mode = Receiver
 	o.Handler = ds
 	o.MaxUnacked = 2
+	o.MaxReadPause = time.Minute
 	s, c := dial(t, f, o)
-	mo := func(seq uint32) []byte {
-		return pdu.Append(nil, seq, 0, &pdu.SM{ID: pdu.DeliverSM, Source: "995599123456", Dest: "4422", ShortMessage: []byte("STOP")})
-	}
-	c.send(mo(1))
-	c.send(mo(2))
-	c.send(mo(3))
+	c.send(moPDU(1))
+	c.send(moPDU(2))
+	c.send(moPDU(3))
 	c.send(pdu.AppendEmpty(nil, pdu.EnquireLink, 0, 4))
 	first := ds.next(t)
 	ds.next(t)
-	if fr := c.expect(t); fr.h.ID != pdu.DeliverSMResp || fr.h.Seq != 3 || fr.h.Status != pdu.ErrThrottled {
-		t.Fatalf("third deliver_sm: got %v seq %d status %s, want deliver_sm_resp 3 ESME_RTHROTTLED", fr.h.ID, fr.h.Seq, fr.h.Status.Hex())
+	select {
+	case d := <-ds:
+		t.Fatalf("third deliver_sm handed over with 2 un-acked: %+v", d.d)
+	case fr := <-c.rec:
+		t.Fatalf("SMSC got %v while the reader should be paused", fr.h.ID)
+	case <-time.After(100 * time.Millisecond):
 	}
-	if fr := c.expect(t); fr.h.ID != pdu.EnquireLinkResp || fr.h.Seq != 4 {
+	first.ack(0)
+	if fr := c.expect(t); fr.h.ID != pdu.DeliverSMResp || fr.h.Seq != 1 {
+		t.Errorf("got %v seq %d", fr.h.ID, fr.h.Seq)
+	}
+	third := ds.next(t)
+	if string(third.d.ShortMessage) != "STOP" {
+		t.Errorf("third %+v", third.d)
+	}
+	if fr := c.expect(t); fr.h.ID != pdu.EnquireLinkResp {
+		t.Errorf("got %v", fr.h.ID)
+	}
+	if s.Err() != nil {
+		t.Errorf("session ended: %v", s.Err())
+	}
+}
+
+// TestDeliverRefusedAfterMaxReadPause: a pause longer than MaxReadPause
+// ends in refusals (ESME_RTHROTTLED) so the reader reads on — a
+// submit_sm_resp behind the deliver_sm is not left to time out — and
+// refusals stop at once when an ack makes room.
+func TestDeliverRefusedAfterMaxReadPause(t *testing.T) {
+	f := newFakeSMSC(t)
+	ds := make(deliveries, 10)
+	o := testOptions(f)
+	o.Mode = Receiver
+	o.Handler = ds
+	o.MaxUnacked = 2
+	o.MaxReadPause = 50 * time.Millisecond
+	s, c := dial(t, f, o)
+	c.send(moPDU(1))
+	c.send(moPDU(2))
+	c.send(moPDU(3))
+	c.send(moPDU(4))
+	c.send(pdu.AppendEmpty(nil, pdu.EnquireLink, 0, 5))
+	first := ds.next(t)
+	ds.next(t)
+	for _, seq := range []uint32{3, 4} {
+		if fr := c.expect(t); fr.h.ID != pdu.DeliverSMResp || fr.h.Seq != seq || fr.h.Status != pdu.ErrThrottled {
+			t.Fatalf("deliver_sm %d: got %v seq %d status %s, want ESME_RTHROTTLED", seq, fr.h.ID, fr.h.Seq, fr.h.Status.Hex())
+		}
+	}
+	if fr := c.expect(t); fr.h.ID != pdu.EnquireLinkResp || fr.h.Seq != 5 {
 		t.Fatalf("the reader stopped: got %v seq %d", fr.h.ID, fr.h.Seq)
 	}
 	select {
@@ -668,13 +709,17 @@ func TestDeliverBackpressure(t *testing.T) {
 	if fr := c.expect(t); fr.h.ID != pdu.DeliverSMResp || fr.h.Seq != 1 || fr.h.Status != pdu.StatusOK {
 		t.Errorf("got %v seq %d", fr.h.ID, fr.h.Seq)
 	}
-	c.send(mo(5)) // delivered again: there is room now
+	c.send(moPDU(6)) // delivered again: there is room now
 	if again := ds.next(t); string(again.d.ShortMessage) != "STOP" {
 		t.Errorf("redelivered %+v", again.d)
 	}
 	if s.Err() != nil {
 		t.Errorf("session ended: %v", s.Err())
 	}
+}
+
+func moPDU(seq uint32) []byte {
+	return pdu.Append(nil, seq, 0, &pdu.SM{ID: pdu.DeliverSM, Source: "995599123456", Dest: "4422", ShortMessage: []byte("STOP")})
 }
 
 func TestDeliverOnTransmitter(t *testing.T) {

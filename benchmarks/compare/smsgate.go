@@ -158,8 +158,10 @@ func runSmsgate(ctx context.Context, o opts, simKind, mode string, binds int) (r
 	defer func() {
 		if err != nil {
 			err = fmt.Errorf("%w (logs kept in %s)", err, env.dir)
+		} else if res.note != "" {
+			res.note += " (logs kept in " + env.dir + ")"
 		}
-		env.close(err != nil)
+		env.close(err != nil || res.note != "")
 	}()
 
 	t0 := time.Now()
