@@ -16,8 +16,9 @@ type result struct {
 	e2eRate           float64 // messages/s from first submit to last correlated receipt
 	correlated        int     // receipts correlated; -1 when the mode has none
 	rss               int64   // peak, bytes, gateway processes
-	cpu               float64 // CPU seconds of the gateway processes, whole run
+	cpu               float64 // CPU seconds of the gateway processes (smsgate: from readiness)
 	pgCPU             float64 // CPU seconds of Postgres backends of the run's database
+	startupCPU        float64 // smsgate: gateway + Postgres CPU before readiness (not in cpu, pgCPU)
 	preload           time.Duration
 	note              string
 	err               error

@@ -109,6 +109,8 @@ func (c *statusConsumer) stop() {
 type pgSampler struct {
 	conn   *pgx.Conn
 	cpu    map[int]float64
+	base   map[int]float64 // at mark
+	connMu sync.Mutex
 	cancel context.CancelFunc
 	done   chan struct{}
 	mu     sync.Mutex
@@ -142,11 +144,13 @@ func startPGSampler(ctx context.Context, dsn string) (*pgSampler, error) {
 func (s *pgSampler) sample(ctx context.Context) {
 	qctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
+	s.connMu.Lock() // mark samples from another goroutine than the loop
 	rows, err := s.conn.Query(qctx, `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)
-	if err != nil {
-		return
+	var pids []int32
+	if err == nil {
+		pids, err = pgx.CollectRows(rows, pgx.RowTo[int32])
 	}
-	pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	s.connMu.Unlock()
 	if err != nil {
 		return
 	}
@@ -159,19 +163,31 @@ func (s *pgSampler) sample(ctx context.Context) {
 	}
 }
 
+// mark makes finish count CPU from here on (the CPU before it, of
+// backends alive now, is startup: migrations, partitions).
+func (s *pgSampler) mark(ctx context.Context) {
+	s.sample(ctx)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.base = map[int]float64{}
+	for pid, c := range s.cpu {
+		s.base[pid] = c
+	}
+}
+
 // finish takes a last sample and returns the CPU seconds summed over every
-// backend seen. A backend that exited between samples loses its last
-// (at most 0.5 s) increment.
-func (s *pgSampler) finish() float64 {
+// backend seen, since mark and before it. A backend that exited between
+// samples loses its last (at most 0.5 s) increment.
+func (s *pgSampler) finish() (sum, before float64) {
 	s.cancel()
 	<-s.done
 	s.sample(context.Background()) // the loop has ended: the conn is ours
 	_ = s.conn.Close(context.Background())
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var sum float64
-	for _, c := range s.cpu {
-		sum += c
+	for pid, c := range s.cpu {
+		sum += c - s.base[pid]
+		before += s.base[pid]
 	}
-	return sum
+	return sum, before
 }

@@ -159,6 +159,7 @@ type sampler struct {
 	mu      sync.Mutex
 	pids    []int
 	cpu     map[int]float64
+	base    map[int]float64 // at mark: CPU before it is startup, not work
 	peakRSS int64
 	stopCh  chan struct{}
 	done    chan struct{}
@@ -200,16 +201,34 @@ func (s *sampler) sample() {
 	s.peakRSS = max(s.peakRSS, rss)
 }
 
+// mark samples now and makes finish count CPU from here on.
+func (s *sampler) mark() {
+	s.sample()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.base = map[int]float64{}
+	for pid, c := range s.cpu {
+		s.base[pid] = c
+	}
+}
+
 // finish takes a last sample, stops the sampler and returns CPU seconds
-// summed over the processes and the peak summed RSS.
+// summed over the processes (since mark, and before it) and the peak
+// summed RSS.
 func (s *sampler) finish() (cpu float64, peakRSS int64) {
+	cpu, _, peakRSS = s.finishMarked()
+	return cpu, peakRSS
+}
+
+func (s *sampler) finishMarked() (cpu, before float64, peakRSS int64) {
 	s.sample()
 	close(s.stopCh)
 	<-s.done
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, c := range s.cpu {
-		cpu += c
+	for pid, c := range s.cpu {
+		cpu += c - s.base[pid]
+		before += s.base[pid]
 	}
-	return cpu, s.peakRSS
+	return cpu, before, s.peakRSS
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -59,7 +60,7 @@ func benchDB(ctx context.Context, pgBase string, asyncCommit bool) (dsn string, 
 	return dsn, drop, nil
 }
 
-func smsgateConfig(brokers []string, dsn, smscAddr string, binds, window int, billing bool) (string, error) {
+func smsgateConfig(brokers []string, dsn, smscAddr, httpAddr string, binds, window int, billing bool) (string, error) {
 	host, port, err := net.SplitHostPort(smscAddr)
 	if err != nil {
 		return "", err
@@ -72,7 +73,7 @@ func smsgateConfig(brokers []string, dsn, smscAddr string, binds, window int, bi
 	}
 	return fmt.Sprintf(`kafka: {brokers: [%q], group: compare}
 postgres: {dsn: %q}
-http: {listen: "127.0.0.1:0"}
+http: {listen: %q}
 operators:
   - {name: op, host: %s, port: %s, system_id: acme, password: pw, binds: %d, window: %d, tps: 1000000}
 routes:
@@ -80,7 +81,7 @@ routes:
 accounts:
   - {name: acme, senders: [ACME], rates: [{prefix: %q, price: 0.03, currency: EUR}]}
 dlr: {timeout: 1h}
-`, strings.Join(brokers, ","), dsn, host, port, binds, window, ratePrefix), nil
+`, strings.Join(brokers, ","), dsn, httpAddr, host, port, binds, window, ratePrefix), nil
 }
 
 func submitRecord(i int, dlr bool) kafka.Message {
@@ -98,6 +99,7 @@ func newWriter(brokers []string) *kafka.Writer {
 // smsgateEnv is what one smsgate run needs around the binary.
 type smsgateEnv struct {
 	dir    string
+	http   string // the gateway's HTTP listen address
 	dsn    string
 	broker *kafkabroker.Broker
 	drop   func()
@@ -133,7 +135,12 @@ func (e *smsgateEnv) close(keepDir bool) {
 
 // startSmsgate writes the config and starts `smsgate run`.
 func (e *smsgateEnv) startSmsgate(ctx context.Context, o opts, smscAddr string, binds int, billing bool) (*proc, error) {
-	cfg, err := smsgateConfig(e.broker.Addrs(), e.dsn, smscAddr, binds, o.window, billing)
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	e.http = "127.0.0.1:" + strconv.Itoa(port)
+	cfg, err := smsgateConfig(e.broker.Addrs(), e.dsn, smscAddr, e.http, binds, o.window, billing)
 	if err != nil {
 		return nil, err
 	}
@@ -142,6 +149,26 @@ func (e *smsgateEnv) startSmsgate(ctx context.Context, o opts, smscAddr string, 
 		return nil, err
 	}
 	return startProc(ctx, filepath.Join(e.dir, "smsgate.log"), o.bin, "run", "-config", path, "-log-level", "warn")
+}
+
+// waitReady polls the gateway's /readyz until it answers 200.
+func waitReady(ctx context.Context, addr string, d time.Duration) error {
+	deadline := time.Now().Add(d)
+	client := &http.Client{Timeout: time.Second}
+	for time.Now().Before(deadline) {
+		if resp, err := client.Get("http://" + addr + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("smsgate not ready within %v", d)
 }
 
 // runSmsgate pre-loads n records into sms.submit, starts the SMSC and then
@@ -202,13 +229,24 @@ func runSmsgate(ctx context.Context, o opts, simKind, mode string, binds int) (r
 		smp.finish()
 		return res, err
 	}
+	// CPU is counted from readiness: migrations and partition creation at
+	// start are not per-message work (Kannel's start has no such step).
+	if err := waitReady(ctx, env.http, 60*time.Second); err != nil {
+		smp.finish()
+		pg.finish()
+		return res, fmt.Errorf("%w\n%s", err, logTail(filepath.Join(env.dir, "smsgate.log"), 2000))
+	}
+	smp.mark()
+	pg.mark(ctx)
 	var correlated func() (int, time.Time)
 	if receipts {
 		correlated = sc.delivered
 	}
 	merr := measure(ctx, sim, o, &res, correlated)
-	res.cpu, res.rss = smp.finish()
-	res.pgCPU = pg.finish()
+	var gwStart, pgStart float64
+	res.cpu, gwStart, res.rss = smp.finishMarked()
+	res.pgCPU, pgStart = pg.finish()
+	res.startupCPU = gwStart + pgStart
 	if merr != nil {
 		return res, fmt.Errorf("%w\n%s", merr, logTail(filepath.Join(env.dir, "smsgate.log"), 2000))
 	}

@@ -30,6 +30,7 @@ func runGateway(ctx context.Context, args []string) error {
 	path := fs.String("config", "smsgate.yml", "config file")
 	level := fs.String("log-level", "", "log level (overrides log.level)")
 	instance := fs.String("instance-id", os.Getenv("SMSGATE_INSTANCE_ID"), "this instance's name in Postgres (claims, bind slots); stable names (e.g. a StatefulSet pod) let a restart reclaim its own bind slots at once; default host-random")
+	pprofAddr := fs.String("pprof", "", "serve Go's /debug/pprof on this loopback address (e.g. 127.0.0.1:6060) for profiling; off by default")
 	stopTimeout := fs.Duration("stop-timeout", 30*time.Second, "after SIGTERM/SIGINT, exit (status 1) if the graceful stop has not finished by then; a second signal exits at once. What was not written then is repaired at the next start, as after a crash")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -52,6 +53,13 @@ func runGateway(ctx context.Context, args []string) error {
 	done := make(chan struct{})
 	defer close(done)
 	go stopWatchdog(ctx, done, *stopTimeout, log)
+	if *pprofAddr != "" {
+		stopPprof, err := servePprof(*pprofAddr, log)
+		if err != nil {
+			return err
+		}
+		defer stopPprof()
+	}
 	return serve(ctx, cfg, *path, log, nil, *instance)
 }
 

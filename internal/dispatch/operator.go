@@ -500,7 +500,9 @@ func (o *operator) handle(ctx context.Context, r *partResult) {
 	}
 	p.done = true
 	f.pending--
-	if p.state == message.Submitted || p.state == message.Unknown {
+	if f.m.DLR && (p.state == message.Submitted || p.state == message.Unknown) {
+		// Without registered_delivery no receipt is expected; one that
+		// comes anyway is matched in Postgres.
 		o.track(f, r.idx)
 	}
 	if f.pending > 0 {

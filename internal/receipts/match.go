@@ -26,6 +26,7 @@ func (s *Stage) match(ctx context.Context) {
 	defer adopt.Stop()
 	recheck := time.NewTimer(time.Hour)
 	defer recheck.Stop()
+	armed := false // recheck set to fire soon; not pushed back by every arrival
 	for {
 		select {
 		case <-ctx.Done():
@@ -42,7 +43,10 @@ func (s *Stage) match(ctx context.Context) {
 			}
 			if !s.ready(it) {
 				waiting = append(waiting, it)
-				recheck.Reset(10 * time.Millisecond)
+				if !armed {
+					recheck.Reset(5 * time.Millisecond)
+					armed = true
+				}
 				continue
 			}
 			s.lane.Submit(ctx, it)
@@ -50,9 +54,11 @@ func (s *Stage) match(ctx context.Context) {
 			waiting = s.release(ctx, waiting)
 			s.earlyInMemory(ctx)
 		case <-recheck.C:
+			armed = false
 			waiting = s.release(ctx, waiting)
 			if len(waiting) > 0 {
-				recheck.Reset(20 * time.Millisecond)
+				recheck.Reset(5 * time.Millisecond)
+				armed = true
 			}
 		case <-probe.C:
 			waiting = s.release(ctx, waiting)
@@ -77,9 +83,7 @@ func (s *Stage) classify(in inbound) *item {
 			in.ack(pdu.StatusOK) // redelivery would not make it parsable
 			return nil
 		}
-		it := &item{kind: kReceipt, op: in.op, ack: in.ack, at: in.at, rc: rc}
-		it.part = s.d.Index.Lookup(in.op.Name, rc.keys)
-		return it
+		return &item{kind: kReceipt, op: in.op, ack: in.ack, at: in.at, rc: rc} // looked up by ready
 	}
 	p, err := decodeMO(in.op, in.sm, in.at)
 	if err != nil {
@@ -91,14 +95,25 @@ func (s *Stage) classify(in inbound) *item {
 	return &item{kind: kMO, op: in.op, ack: in.ack, at: in.at, mo: p}
 }
 
-// ready reports whether a receipt matched in memory may be applied: its
-// part's outcome is written (its events are ordered after the outcome's
-// by the publisher), or it waited OutcomeWait (then it is matched in
-// Postgres instead). A receipt waits here unacknowledged for a few
+// ready reports whether a receipt may go to the lane. One matched in
+// memory waits until its part's outcome is written (its events are
+// ordered after the outcome's by the publisher), or OutcomeWait (then it
+// is matched in Postgres instead); one not found waits LookupWait for the
+// part to be indexed. A receipt waits here unacknowledged for a few
 // milliseconds: the outcome lane's linger and commit.
 func (s *Stage) ready(it *item) bool {
-	if it.kind != kReceipt || it.part == nil {
+	if it.kind != kReceipt {
 		return true
+	}
+	if it.part == nil {
+		if it.early != 0 {
+			return true // from the early set: Postgres matches it
+		}
+		// Not indexed yet, or not this instance's: look again for a
+		// moment before Postgres (and the early table) take it.
+		if it.part = s.d.Index.Lookup(it.op.Name, it.rc.keys); it.part == nil {
+			return time.Since(it.at) > s.o.LookupWait
+		}
 	}
 	m := it.part.Msg
 	m.Lock()

@@ -47,6 +47,11 @@ type Options struct {
 	// its part's outcome to be written before it is correlated in
 	// Postgres instead (default 5s).
 	OutcomeWait time.Duration
+	// LookupWait is how long a receipt not found in memory is looked up
+	// again before it goes to Postgres (default 50ms): the SMSC sends a
+	// receipt right behind its submit_sm_resp, and the dispatcher may not
+	// have indexed the part yet.
+	LookupWait time.Duration
 	// EarlyProbe is how often early receipts are looked for in Postgres
 	// (default 250ms).
 	EarlyProbe time.Duration
@@ -71,6 +76,9 @@ func (o *Options) defaults() {
 	}
 	if o.EarlyProbe <= 0 {
 		o.EarlyProbe = 250 * time.Millisecond
+	}
+	if o.LookupWait <= 0 {
+		o.LookupWait = 50 * time.Millisecond
 	}
 	if o.MaxEarly <= 0 {
 		o.MaxEarly = 100000

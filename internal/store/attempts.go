@@ -49,44 +49,46 @@ func AppendAttempts(ctx context.Context, tx pgx.Tx, batch int64, rows []AttemptR
 	if len(rows) == 0 {
 		return nil
 	}
-	src := &attemptSource{rows: rows, batch: batch}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"attempts"}, attemptColumns, src); err != nil {
+	c := newCopyBin()
+	defer c.release()
+	for i := range rows {
+		r := &rows[i]
+		c.row(len(attemptColumns))
+		c.text(r.MessageID)
+		c.int4(r.Gen)
+		c.int4(Day(r.SubmittedAt))
+		c.int2(r.Part)
+		c.int2(r.Attempt)
+		c.int2(r.Parts)
+		c.text(r.Operator)
+		c.int2(r.Bind)
+		c.int4(int32(r.Seq))
+		c.bytea(r.SMSCID)
+		c.textOrNull(r.SMSCKey)
+		c.int2(int16(r.State))
+		if r.Code != 0 {
+			c.int4(int32(r.Code))
+		} else {
+			c.null()
+		}
+		c.ts(r.SubmittedAt)
+		c.tsOrNull(r.RespAt)
+		c.text(r.Account)
+		c.text(r.Destination)
+		c.text(r.CountryPrefix)
+		c.text(r.Network)
+		c.bool(r.Charged)
+		c.int8(int64(r.Cost))
+		c.text(r.CostCurrency)
+		c.int8(int64(r.Price))
+		c.text(r.Currency)
+		c.text(r.Month)
+		c.int8(batch)
+	}
+	if _, err := c.copyInto(ctx, tx, "attempts", attemptColumns); err != nil {
 		return fmt.Errorf("append attempts: %w", err)
 	}
 	return nil
-}
-
-type attemptSource struct {
-	rows  []AttemptRow
-	pos   int
-	batch int64
-	vals  [26]any
-}
-
-func (c *attemptSource) Next() bool { c.pos++; return c.pos <= len(c.rows) }
-func (c *attemptSource) Err() error { return nil }
-func (c *attemptSource) Values() ([]any, error) {
-	r := &c.rows[c.pos-1]
-	v := &c.vals
-	v[0], v[1], v[2], v[3], v[4], v[5] = r.MessageID, r.Gen, Day(r.SubmittedAt), r.Part, r.Attempt, r.Parts
-	v[6], v[7], v[8] = r.Operator, r.Bind, int32(r.Seq)
-	if r.SMSCID != nil {
-		v[9] = r.SMSCID
-	} else {
-		v[9] = nil
-	}
-	v[10] = nullable(r.SMSCKey)
-	v[11] = int16(r.State)
-	if r.Code != 0 {
-		v[12] = int32(r.Code)
-	} else {
-		v[12] = nil
-	}
-	v[13], v[14] = r.SubmittedAt, nullTime(r.RespAt)
-	v[15], v[16], v[17], v[18] = r.Account, r.Destination, r.CountryPrefix, r.Network
-	v[19], v[20], v[21], v[22], v[23], v[24] = r.Charged, int64(r.Cost), r.CostCurrency, int64(r.Price), r.Currency, r.Month
-	v[25] = c.batch
-	return v[:], nil
 }
 
 // AccountMonth keys the volume-tier counter: an account's calendar month in

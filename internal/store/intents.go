@@ -111,12 +111,14 @@ func (s *Store) InsertIntents(ctx context.Context, tx pgx.Tx, batch int64, now t
 	if len(write) == 0 {
 		return res, nil
 	}
-	src := &intentSource{s: s, rows: rows, idx: write, gen: gen, batch: batch, now: now}
+	enc := newCopyBin()
+	defer enc.release()
+	encodeIntents(enc, rows, write, gen, batch, now)
 	sp, err := tx.Begin(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
-	_, err = sp.CopyFrom(ctx, pgx.Identifier{"messages"}, msgColumns, src)
+	_, err = enc.copyInto(ctx, sp, "messages", msgColumns)
 	if err == nil {
 		if err := sp.Commit(ctx); err != nil {
 			return nil, fmt.Errorf("journal: %w", err)
@@ -246,61 +248,55 @@ func timePtr(t time.Time) *time.Time {
 	return &t
 }
 
-// intentSource feeds InsertIntents' COPY without a slice per row.
-type intentSource struct {
-	s     *Store
-	rows  []IntentRow
-	idx   []int
-	pos   int
-	gen   int32
-	batch int64
-	now   time.Time
-	vals  [29]any
+// encodeIntents writes the rows idx of rows as messages rows.
+func encodeIntents(c *copyBin, rows []IntentRow, idx []int, gen int32, batch int64, now time.Time) {
+	for _, i := range idx {
+		r := &rows[i]
+		m := r.M
+		c.row(len(msgColumns))
+		c.text(m.ID)
+		c.int4(gen)
+		c.int8(batch)
+		c.int2(int16(r.State))
+		c.text(m.Account)
+		c.text(m.Sender)
+		c.text(m.Dest)
+		c.text(m.Body)
+		c.int2(int16(m.Encoding))
+		c.bool(m.DLR)
+		c.bool(m.Marketing)
+		c.int2(int16(m.Priority))
+		c.int2(int16(m.Parts))
+		c.tsOrNull(m.ExpiresAt)
+		c.textOrNull(m.ForcedRoute)
+		if m.Meta != nil {
+			c.bytea(m.Meta) // text in binary form is its UTF-8 bytes
+		} else {
+			c.null()
+		}
+		c.textOrNull(m.Network)
+		c.textOrNull(m.Operator)
+		c.textArray(m.Tried)
+		c.int2(max(m.Attempt, 1))
+		c.bool(m.Rerouted)
+		c.int4(m.Partition)
+		c.int8(m.Offset)
+		created := m.CreatedAt
+		if created.IsZero() {
+			created = now
+		}
+		c.ts(created)
+		c.tsOrNull(r.Due)
+		c.textOrNull(r.Reason)
+		c.textOrNull(r.Detail)
+		c.textOrNull(r.HoldRange)
+		if r.State == message.Held {
+			c.ts(now)
+		} else {
+			c.null()
+		}
+	}
 }
-
-func (c *intentSource) Next() bool {
-	c.pos++
-	return c.pos <= len(c.idx)
-}
-
-func (c *intentSource) Values() ([]any, error) {
-	r := &c.rows[c.idx[c.pos-1]]
-	m := r.M
-	v := &c.vals
-	v[0], v[1], v[2], v[3] = m.ID, c.gen, c.batch, int16(r.State)
-	v[4], v[5], v[6], v[7] = m.Account, m.Sender, m.Dest, m.Body
-	v[8], v[9], v[10], v[11], v[12] = int16(m.Encoding), m.DLR, m.Marketing, int16(m.Priority), int16(m.Parts)
-	v[13] = nullTime(m.ExpiresAt)
-	v[14] = nullable(m.ForcedRoute)
-	if m.Meta != nil {
-		v[15] = string(m.Meta)
-	} else {
-		v[15] = nil
-	}
-	v[16], v[17] = nullable(m.Network), nullable(m.Operator)
-	if len(m.Tried) > 0 {
-		v[18] = m.Tried
-	} else {
-		v[18] = nil
-	}
-	v[19], v[20] = max(m.Attempt, 1), m.Rerouted
-	v[21], v[22] = m.Partition, m.Offset
-	created := m.CreatedAt
-	if created.IsZero() {
-		created = c.now
-	}
-	v[23] = created
-	v[24] = nullTime(r.Due)
-	v[25], v[26], v[27] = nullable(r.Reason), nullable(r.Detail), nullable(r.HoldRange)
-	if r.State == message.Held {
-		v[28] = c.now
-	} else {
-		v[28] = nil
-	}
-	return v[:], nil
-}
-
-func (c *intentSource) Err() error { return nil }
 
 func nullTime(t time.Time) any {
 	if t.IsZero() {

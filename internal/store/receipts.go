@@ -91,25 +91,27 @@ func AppendReceipts(ctx context.Context, tx pgx.Tx, batch int64, rows []ReceiptR
 	if len(rows) == 0 {
 		return nil
 	}
-	var vals [14]any
-	i := 0
-	_, err := tx.CopyFrom(ctx, pgx.Identifier{"receipts"}, receiptColumns, pgx.CopyFromFunc(func() ([]any, error) {
-		if i >= len(rows) {
-			return nil, nil
-		}
+	c := newCopyBin()
+	defer c.release()
+	for i := range rows {
 		r := &rows[i]
-		i++
-		vals[0], vals[1], vals[2], vals[3], vals[4] = r.MessageID, r.Part, r.Attempt, r.Day, r.Operator
-		if r.SMSCID != nil {
-			vals[5] = r.SMSCID
-		} else {
-			vals[5] = nil
-		}
-		vals[6], vals[7], vals[8] = int16(r.State), r.Stat, nullable(r.Err)
-		vals[9], vals[10], vals[11], vals[12], vals[13] = nullable(r.Reason), nullable(r.Code), nullTime(r.DoneAt), r.ReceivedAt, batch
-		return vals[:], nil
-	}))
-	if err != nil {
+		c.row(len(receiptColumns))
+		c.text(r.MessageID)
+		c.int2(r.Part)
+		c.int2(r.Attempt)
+		c.int4(r.Day)
+		c.text(r.Operator)
+		c.bytea(r.SMSCID)
+		c.int2(int16(r.State))
+		c.text(r.Stat)
+		c.textOrNull(r.Err)
+		c.textOrNull(r.Reason)
+		c.textOrNull(r.Code)
+		c.tsOrNull(r.DoneAt)
+		c.ts(r.ReceivedAt)
+		c.int8(batch)
+	}
+	if _, err := c.copyInto(ctx, tx, "receipts", receiptColumns); err != nil {
 		return fmt.Errorf("append receipts: %w", err)
 	}
 	return nil
