@@ -74,8 +74,7 @@ func (s *Stage) writeIntents(ctx context.Context, tx pgx.Tx, batch int64, items 
 	now := time.Now()
 	t := s.tables()
 	res := make([]IntentResult, len(items))
-	reasons := make([]string, len(items))
-	details := make([]string, len(items))
+	var reasons, details []string // of marketing refusals
 	// Marketing rules are decided here, when the message is about to be
 	// sent, under a per-pair lock: opt-outs that arrived while it was
 	// scheduled apply, and two instances cannot both pass the cap.
@@ -87,6 +86,7 @@ func (s *Stage) writeIntents(ctx context.Context, tx pgx.Tx, batch int64, items 
 		}
 	}
 	if len(mk) > 0 {
+		reasons, details = make([]string, len(items)), make([]string, len(items))
 		accts, dests := make([]string, len(mk)), make([]string, len(mk))
 		for k, i := range mk {
 			accts[k], dests[k] = items[i].row.M.Account, items[i].row.M.Dest
@@ -120,8 +120,8 @@ func (s *Stage) writeIntents(ctx context.Context, tx pgx.Tx, batch int64, items 
 			}
 		}
 	}
-	var inserts []store.IntentRow
-	var insertIdx []int
+	inserts := make([]store.IntentRow, 0, len(items))
+	insertIdx := make([]int, 0, len(items))
 	var claims []store.ParkedKey
 	var claimIdx []int
 	var rejIDs, rejReasons, rejDetails []string

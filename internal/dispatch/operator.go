@@ -61,6 +61,7 @@ type flight struct {
 	failover  bool
 	sent      bool // some part reached the pool
 	track     *correlate.Msg
+	one       [1]partState // parts of a single-part message: no second allocation
 }
 
 type partState struct {
@@ -198,8 +199,8 @@ func (o *operator) wait(ctx context.Context, t *time.Timer, d time.Duration) {
 func (o *operator) journal(ctx context.Context, batch []queued, out chan<- *journalBatch) {
 	now := time.Now()
 	t := o.s.tables()
-	jb := &journalBatch{}
-	var items []intentItem
+	jb := &journalBatch{msgs: make([]*flight, 0, len(batch))}
+	items := make([]intentItem, 0, len(batch))
 	var rest []store.IntentRow
 	var restSettle []func()
 	for _, qe := range batch {
@@ -304,7 +305,12 @@ func (o *operator) prepare(m *message.Message) (*flight, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &flight{m: m, parts: make([]partState, len(parts)), pending: len(parts)}
+	f := &flight{m: m, pending: len(parts)}
+	if len(parts) == 1 {
+		f.parts = f.one[:]
+	} else {
+		f.parts = make([]partState, len(parts))
+	}
 	srcTON, srcNPI := senderTON(m.Sender)
 	validity := ""
 	if !m.ExpiresAt.IsZero() {

@@ -36,14 +36,18 @@ type outcome struct {
 func (s *Stage) writeOutcomes(ctx context.Context, tx pgx.Tx, batch int64, os []*outcome) (journal.Effects, error) {
 	now := time.Now()
 	t := s.tables()
-	var rows []store.AttemptRow
+	nparts := 0
+	for _, oc := range os {
+		nparts += len(oc.f.parts)
+	}
+	rows := make([]store.AttemptRow, 0, nparts)
 	type bill struct {
 		row  int
 		ev   int
 		rate billing.Rate
 		key  store.AccountMonth
 	}
-	var bills []bill
+	bills := make([]bill, 0, nparts)
 	keys := map[store.AccountMonth]struct{}{}
 	evs := make([]message.Event, 0, len(os))
 	silent := make([]bool, 0, len(os))
@@ -77,6 +81,9 @@ func (s *Stage) writeOutcomes(ctx context.Context, tx pgx.Tx, batch int64, os []
 				r.SubmittedAt = now
 			}
 			if p.state == message.Submitted || p.state == message.Unknown {
+				if ev.SMSCIDs == nil {
+					ev.SMSCIDs = make([]string, 0, len(f.parts))
+				}
 				ev.SMSCIDs = append(ev.SMSCIDs, message.SanitizeBytes(p.smscID))
 			}
 			// Charge on submit: an accepted part is billed now; an unknown

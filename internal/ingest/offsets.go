@@ -17,6 +17,8 @@ type tracker struct {
 	// open counts records read and not settled, over all partitions: the
 	// consumer stops polling above its bound (memory, invariant 6).
 	open atomic.Int64
+	// slab: entries are allocated 256 at a time (add is on every record).
+	slab []entry
 }
 
 type partTrack struct {
@@ -44,9 +46,14 @@ func newTracker() *tracker { return &tracker{parts: map[int32]*partTrack{}} }
 
 // add records a record read at off in partition p and returns its handle.
 func (t *tracker) add(p int32, off int64) *entry {
-	e := &entry{off: off, t: t}
 	t.open.Add(1)
 	t.mu.Lock()
+	if len(t.slab) == 0 {
+		t.slab = make([]entry, 256)
+	}
+	e := &t.slab[0]
+	t.slab = t.slab[1:]
+	e.off, e.t = off, t
 	pt := t.parts[p]
 	if pt == nil {
 		pt = &partTrack{next: off}
