@@ -254,7 +254,7 @@ func (s *Stage) applyReceipts(ctx context.Context, tx pgx.Tx, batch int64, t *po
 		}
 	}
 	// Apply, in arrival order.
-	var rows []store.ReceiptRow
+	rows := make([]store.ReceiptRow, 0, len(rs))
 	var charges []store.ChargeRow
 	var chargeWork []*msgWork
 	type chargeBill struct {
@@ -264,8 +264,8 @@ func (s *Stage) applyReceipts(ctx context.Context, tx pgx.Tx, batch int64, t *po
 	}
 	var bills []chargeBill
 	keys := map[store.AccountMonth]struct{}{}
-	var latency []float64
-	var latencyOp []string
+	latency := make([]float64, 0, len(rs))
+	latencyOp := make([]string, 0, len(rs))
 	var supplierHits []string // operator|reason
 	for i, it := range rs {
 		tg := targets[i]
@@ -377,13 +377,13 @@ func (s *Stage) applyReceipts(ctx context.Context, tx pgx.Tx, batch int64, t *po
 	}
 	// Decide each changed message: a final failure may be rerouted.
 	var reroutes []store.ParkedKey
-	var events []*kgo.Record
+	events := make([]*kgo.Record, 0, len(order))
 	type obs struct {
 		op, net, account, dest string
 		delivered              bool
 		first                  time.Time
 	}
-	var observes []obs
+	observes := make([]obs, 0, len(order))
 	var finals []*msgWork
 	for _, w := range order {
 		if !w.changed || w.wasFinal {

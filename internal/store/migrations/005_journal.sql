@@ -14,6 +14,11 @@
 -- (id, gen) makes id unique within a generation, and the journal probes
 -- the older live generations for the rest of the retention window.
 --
+-- Ids and correlation keys are COLLATE "C": they are compared for
+-- equality and never sorted for people, and the database's default
+-- collation (often C.UTF-8 or a language's) makes every btree comparison
+-- a strcoll() call on the hot path.
+--
 -- The v1 tables (messages, parts, ledger, mo) are renamed *_v1 first,
 -- converted at the end, and dropped.
 
@@ -66,7 +71,7 @@ CREATE TABLE lanes (
 CREATE INDEX lanes_instance ON lanes (instance);
 
 CREATE TABLE messages (
-    id            text NOT NULL,
+    id            text COLLATE "C" NOT NULL,
     gen           integer NOT NULL,
     batch         bigint NOT NULL,
     state         smallint NOT NULL,          -- 1 journaled (may be on the wire), 7 rejected, parked: 0 queued, 8 held, 9 scheduled
@@ -110,17 +115,17 @@ CREATE INDEX msg_batch ON messages USING brin (batch);
 -- for receipts, and the ledger entry of a part charged at submit.
 -- Amounts are micros (billing.Amount).
 CREATE TABLE attempts (
-    message_id     text NOT NULL,
+    message_id     text COLLATE "C" NOT NULL,
     gen            integer NOT NULL,           -- the messages row's gen
     day            integer NOT NULL,           -- partition: UTC day of submitted_at
     part           smallint NOT NULL,
     attempt        smallint NOT NULL,
     parts          smallint NOT NULL,
-    operator       text NOT NULL,
+    operator       text COLLATE "C" NOT NULL,
     bind           smallint,
     seq            integer,
     smsc_id        bytea,                      -- as the SMSC returned it
-    smsc_key       text,                       -- canonical form receipts look up
+    smsc_key       text COLLATE "C",           -- canonical form receipts look up
     state          smallint NOT NULL,          -- 2 submitted, 3 unknown, 7 rejected, 10 failover
     code           integer,                    -- submit_sm_resp command_status when not 0
     submitted_at   timestamptz NOT NULL,
@@ -145,7 +150,7 @@ CREATE INDEX attempts_batch ON attempts USING brin (batch);
 -- Receipts that matched a part (and dlr_timeout verdicts). Partitioned by
 -- the attempt's day, so a receipts partition ages out with its attempts.
 CREATE TABLE receipts (
-    message_id  text NOT NULL,
+    message_id  text COLLATE "C" NOT NULL,
     part        smallint NOT NULL,
     attempt     smallint NOT NULL,
     day         integer NOT NULL,
@@ -169,7 +174,7 @@ CREATE INDEX receipts_batch ON receipts USING brin (batch);
 -- of the attempt's charge (reroute), 3 operator cost on delivery
 -- (cost_on delivered), 4 operator cost of a failed attempt not charged.
 CREATE TABLE charges (
-    message_id     text NOT NULL,
+    message_id     text COLLATE "C" NOT NULL,
     part           smallint NOT NULL,
     attempt        smallint NOT NULL,
     day            integer NOT NULL,
