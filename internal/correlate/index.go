@@ -60,6 +60,8 @@ type Part struct {
 	Price   billing.Amount
 	Cost    billing.Amount
 	Cur     string
+
+	indexSeq uint64 // set by Index.Add under the index's mutex
 }
 
 // Lock and Unlock guard the mutable fields of m and its parts.
@@ -72,6 +74,7 @@ type Index struct {
 	parts  map[string]*Part
 	order  []entryRef // insertion order, for eviction
 	head   int
+	seq    uint64
 	max    int
 	maxAge time.Duration
 	// OnWritten is called after outcomes were written (set before use).
@@ -80,6 +83,7 @@ type Index struct {
 
 type entryRef struct {
 	key string
+	seq uint64 // the part's indexSeq: identity without keeping the part alive
 	at  time.Time
 }
 
@@ -97,8 +101,10 @@ func (x *Index) Add(p *Part, now time.Time) {
 	}
 	k := indexKey(p.Msg.Operator, p.Key)
 	x.mu.Lock()
+	x.seq++
+	p.indexSeq = x.seq
 	x.parts[k] = p
-	x.order = append(x.order, entryRef{key: k, at: now})
+	x.order = append(x.order, entryRef{key: k, seq: x.seq, at: now})
 	x.evictLocked(now)
 	x.mu.Unlock()
 }
@@ -109,7 +115,7 @@ func (x *Index) evictLocked(now time.Time) {
 		if len(x.parts) <= x.max && now.Sub(e.at) < x.maxAge {
 			break
 		}
-		if p := x.parts[e.key]; p != nil {
+		if p := x.parts[e.key]; p != nil && p.indexSeq == e.seq { // not a later part under a reused key
 			delete(x.parts, e.key)
 		}
 		x.order[x.head] = entryRef{}
@@ -119,6 +125,32 @@ func (x *Index) evictLocked(now time.Time) {
 		x.order = append(x.order[:0:0], x.order[x.head:]...)
 		x.head = 0
 	}
+}
+
+// Remove drops m's parts: its status is final, so a later receipt (a
+// repeat) changes nothing and is left to Postgres. Without this the index
+// would hold every part for its whole maxAge, most of them final — the
+// bulk of the live heap at a high rate.
+func (x *Index) Remove(m *Msg) {
+	if x == nil {
+		return
+	}
+	m.mu.Lock()
+	keys := make([]string, 0, len(m.Parts))
+	parts := make([]*Part, 0, len(m.Parts))
+	for _, p := range m.Parts {
+		if p.Key != "" {
+			keys, parts = append(keys, indexKey(m.Operator, p.Key)), append(parts, p)
+		}
+	}
+	m.mu.Unlock()
+	x.mu.Lock()
+	for i, k := range keys {
+		if x.parts[k] == parts[i] {
+			delete(x.parts, k)
+		}
+	}
+	x.mu.Unlock()
 }
 
 // Lookup returns the part for a receipt of operator, trying keys in order.

@@ -503,6 +503,7 @@ func (s *Stage) afterReceipts(rs []*item, order []*msgWork, finals []*msgWork, e
 			w.track.Lock()
 			w.track.Final = true
 			w.track.Unlock()
+			s.d.Index.Remove(w.track)
 		}
 		s.m.finals.WithLabelValues(w.operator, s.aggregate(w).String()).Inc()
 	}
