@@ -18,7 +18,9 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,6 +31,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/segmentio/kafka-go"
 
 	"github.com/smsgate/smsgate/internal/store"
@@ -46,6 +49,9 @@ func main() {
 	duration := flag.Duration("duration", 30*time.Second, "latency run length")
 	stall := flag.Bool("stall", false, "operator A stops answering; measure operator B")
 	onlyB := flag.Bool("only-b", false, "send every message to operator B (the baseline for -stall)")
+	flag.DurationVar(&respDelay, "resp-delay", 0, "the SMSCs answer every submit_sm after this long (window-full test: 1 bind, window 100, 200ms)")
+	flag.BoolVar(&parkMode, "park", false, "operator A's SMSC is down: every message is for A and is parked; reports peak RSS and the rows parked (memory test: -n 2000000)")
+	flag.StringVar(&metricsGrep, "metrics", "", "at the end, print the gateway's metric lines containing this text (e.g. park)")
 	timeout := flag.Duration("timeout", 10*time.Minute, "give up after")
 	flag.Parse()
 	onlyBFlag = *onlyB
@@ -55,7 +61,12 @@ func main() {
 	}
 }
 
-var onlyBFlag bool
+var (
+	onlyBFlag   bool
+	metricsGrep string
+	respDelay   time.Duration
+	parkMode    bool
+)
 
 func run(n int, bin string, receipts bool, binds, window, latencyRate int, duration time.Duration, stall bool, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
@@ -75,7 +86,7 @@ func run(n int, bin string, receipts bool, binds, window, latencyRate int, durat
 	}
 	defer broker.Close()
 	record := latencyRate > 0
-	simOpts := smppsim.Options{Addr: "127.0.0.1:0", NoReceipts: !receipts, RecordSubmits: record, MaxRecorded: 10_000_000}
+	simOpts := smppsim.Options{Addr: "127.0.0.1:0", NoReceipts: !receipts, RecordSubmits: record, MaxRecorded: 10_000_000, RespDelay: respDelay}
 	a, err := smppsim.Start(simOpts)
 	if err != nil {
 		return err
@@ -93,11 +104,17 @@ func run(n int, bin string, receipts bool, binds, window, latencyRate int, durat
 	}
 	defer os.RemoveAll(dir)
 	cfgPath := filepath.Join(dir, "smsgate.yml")
+	hl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	httpAddr := hl.Addr().String()
+	hl.Close()
 	ah, ap, _ := net.SplitHostPort(a.Addr())
 	bh, bp, _ := net.SplitHostPort(b.Addr())
 	cfg := fmt.Sprintf(`kafka: {brokers: [%q], group: bench}
 postgres: {dsn: %q}
-http: {listen: "127.0.0.1:0"}
+http: {listen: %q}
 operators:
   - {name: opa, host: %s, port: %s, system_id: acme, password: pw, binds: %d, window: %d, tps: 1000000}
   - {name: opb, host: %s, port: %s, system_id: acme, password: pw, binds: %d, window: %d, tps: 1000000}
@@ -107,7 +124,7 @@ routes:
 accounts:
   - {name: acme, senders: [ACME], rates: [{prefix: "995", price: 0.03, currency: EUR}]}
 dlr: {timeout: 1h}
-`, broker.Addrs()[0], dsn, ah, ap, binds, window, bh, bp, binds, window)
+`, broker.Addrs()[0], dsn, httpAddr, ah, ap, binds, window, bh, bp, binds, window)
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		return err
 	}
@@ -119,7 +136,7 @@ dlr: {timeout: 1h}
 	defer w.Close()
 	mk := func(i int) kafka.Message {
 		prefix := "99559"
-		if i%2 == 1 || onlyBFlag {
+		if (i%2 == 1 || onlyBFlag) && !parkMode {
 			prefix = "99532"
 		}
 		id := "b" + strconv.Itoa(i)
@@ -128,6 +145,9 @@ dlr: {timeout: 1h}
 	}
 	if stall {
 		a.SetStopAnswering(true)
+	}
+	if parkMode {
+		a.Close() // nothing listens on A's port: its binds fail, its queue is parked
 	}
 	if !record {
 		t0 := time.Now()
@@ -162,6 +182,18 @@ dlr: {timeout: 1h}
 	pid := cmd.Process.Pid
 	var peakRSS int64
 	total := func() uint64 { return a.Stats().Submits + b.Stats().Submits }
+	if parkMode {
+		pool, err := pgxpool.New(ctx, dsn)
+		if err != nil {
+			return err
+		}
+		defer pool.Close()
+		total = func() uint64 {
+			var c int64
+			_ = pool.QueryRow(ctx, `SELECT count(*) FROM messages WHERE due IS NOT NULL`).Scan(&c)
+			return uint64(c)
+		}
+	}
 	var producedN atomic.Int64
 	producerDone := make(chan struct{})
 	if record {
@@ -170,7 +202,10 @@ dlr: {timeout: 1h}
 			tick := time.NewTicker(time.Second / 100)
 			defer tick.Stop()
 			per := max(latencyRate/100, 1)
-			end := time.Now().Add(duration)
+			// 3 s are produced before the measured part: the consumer
+			// group's first join is start-up, not steady-state latency.
+			measureFrom := time.Now().Add(3 * time.Second)
+			end := measureFrom.Add(duration)
 			i := 0
 			for time.Now().Before(end) && ctx.Err() == nil {
 				<-tick.C
@@ -179,7 +214,9 @@ dlr: {timeout: 1h}
 				pmu.Lock()
 				for j := range batch {
 					batch[j] = mk(i)
-					produced[string(batch[j].Key)] = now
+					if !now.Before(measureFrom) {
+						produced[string(batch[j].Key)] = now
+					}
 					i++
 				}
 				pmu.Unlock()
@@ -239,6 +276,9 @@ dlr: {timeout: 1h}
 			}
 		}
 	}
+	if metricsGrep != "" {
+		printMetrics(httpAddr, metricsGrep)
+	}
 	elapsed := time.Since(firstAt)
 	cpu := readCPU(pid) - cpuStart
 	rate := float64(lastCount) / elapsed.Seconds()
@@ -249,23 +289,47 @@ dlr: {timeout: 1h}
 	if stall {
 		mode = "B while A stalls"
 	}
+	if parkMode {
+		mode = "parked (A down)"
+	}
 	if onlyBFlag {
 		mode = "B alone"
+	}
+	if respDelay > 0 {
+		mode += fmt.Sprintf(", SMSC answers after %s", respDelay)
 	}
 	fmt.Printf("| %s | %d | %d×%d | %.0f | %.1f s | %d MB | %.2f | %s |\n", mode, lastCount, binds, window, rate,
 		elapsed.Seconds(), peakRSS>>20, cpu/float64(lastCount)*100000, time.Since(start).Round(time.Second))
 	if receipts {
 		fmt.Printf("receipts acked by gateway: %d\n", a.Stats().ReceiptsAcked+b.Stats().ReceiptsAcked)
+		if err := printBytes(ctx, dsn, int64(lastCount)); err != nil {
+			fmt.Fprintln(os.Stderr, "sizes:", err)
+		}
 	}
 	if record {
 		var lat []time.Duration
+		slowAt := map[int]int{} // 100 ms bucket of produce time → messages over 100 ms
 		pmu.Lock()
 		for _, s := range append(a.Submits(), b.Submits()...) {
 			if t, ok := produced[idFromDest(s.Dest)]; ok && !t.IsZero() {
-				lat = append(lat, s.ReceivedAt.Sub(t))
+				d := s.ReceivedAt.Sub(t)
+				lat = append(lat, d)
+				if d > 100*time.Millisecond {
+					slowAt[int(t.Sub(start)/(100*time.Millisecond))]++
+				}
 			}
 		}
 		pmu.Unlock()
+		if os.Getenv("PIPELINE_SLOW") != "" {
+			var ks []int
+			for k := range slowAt {
+				ks = append(ks, k)
+			}
+			sort.Ints(ks)
+			for _, k := range ks {
+				fmt.Printf("slow (>100ms) produced at %.1fs: %d\n", float64(k)/10, slowAt[k])
+			}
+		}
 		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 		if len(lat) > 0 {
 			q := func(p float64) time.Duration { return lat[int(p*float64(len(lat)-1))] }
@@ -312,3 +376,53 @@ func readCPU(pid int) float64 {
 }
 
 var _ = json.Marshal
+
+// printBytes reports the journal's Postgres footprint per message (heap,
+// TOAST and indexes of every partition), after a receipts run.
+func printBytes(ctx context.Context, dsn string, n int64) error {
+	pool, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if _, err := pool.Exec(ctx, `CHECKPOINT`); err != nil {
+		return err
+	}
+	rows, err := pool.Query(ctx, `SELECT t, coalesce(sum(pg_table_size(relid)), 0)::int8, coalesce(sum(pg_indexes_size(relid)), 0)::int8
+FROM unnest(ARRAY['messages','attempts','receipts','charges','journal_batches']) t, pg_partition_tree(t::regclass)
+WHERE isleaf GROUP BY t ORDER BY t`)
+	if err != nil {
+		return err
+	}
+	var total int64
+	var parts []string
+	for rows.Next() {
+		var t string
+		var heap, idx int64
+		if err := rows.Scan(&t, &heap, &idx); err != nil {
+			return err
+		}
+		total += heap + idx
+		parts = append(parts, fmt.Sprintf("%s %.0f+%.0f", t, float64(heap)/float64(n), float64(idx)/float64(n)))
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	fmt.Printf("Postgres bytes per message (heap+indexes): %.0f (%s)\n", float64(total)/float64(n), strings.Join(parts, ", "))
+	return nil
+}
+
+func printMetrics(addr, grep string) {
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "metrics:", err)
+		return
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "smsgate_") && strings.Contains(line, grep) {
+			fmt.Println(line)
+		}
+	}
+}
