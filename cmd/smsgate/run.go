@@ -109,7 +109,7 @@ func serve(ctx context.Context, cfg *config.Config, path string, log *zap.Logger
 	if err != nil {
 		return err
 	}
-	srv := web.New(web.Options{Listen: cfg.HTTP.Listen, Tokens: cfg.HTTP.Tokens, Gatherer: reg, Store: st,
+	srv := web.New(web.Options{Listen: cfg.HTTP.Listen, Tokens: cfg.HTTP.Tokens, TLSCert: cfg.HTTP.TLSCert, TLSKey: cfg.HTTP.TLSKey, Gatherer: reg, Store: st,
 		Ready: gw.Ready, Live: gw.Live, Logger: log, ShowMessageText: cfg.HTTP.ShowMessageText, Control: gw})
 
 	var g run.Group
@@ -130,6 +130,9 @@ func serve(ctx context.Context, cfg *config.Config, path string, log *zap.Logger
 			case <-hup:
 				if err := reload(gw, path, log); err != nil {
 					log.Error("reload refused; the running tables stay", zap.Error(err))
+				}
+				if err := srv.ReloadTLS(); err != nil {
+					log.Error("TLS certificate reload failed; the previous certificate stays in use", zap.Error(err))
 				}
 			}
 		}

@@ -118,9 +118,13 @@ type Retention struct {
 type HTTP struct {
 	// Listen is the address of the HTTP server. Default "127.0.0.1:8080".
 	Listen string `yaml:"listen"`
-	// Tokens are the bearer tokens accepted by /api/; secrets. Empty: the
-	// API answers 401 to everyone.
-	Tokens []string `yaml:"tokens"`
+	// TLSCert and TLSKey are PEM files; both set: HTTPS only (TLS 1.2+),
+	// re-read on SIGHUP. Relative paths are against the config's directory.
+	TLSCert string `yaml:"tls_cert"`
+	TLSKey  string `yaml:"tls_key"`
+	// Tokens are the bearer tokens accepted by /api/, each with its scopes;
+	// secrets. Empty: the API answers 401 to everyone.
+	Tokens []Token `yaml:"tokens"`
 	// ShowMessageText lets the status page and API show message text.
 	// Default false: texts (one-time passwords) stay hidden.
 	ShowMessageText bool `yaml:"show_message_text"`

@@ -86,7 +86,7 @@ func TestLoadGood(t *testing.T) {
 	}{
 		{"kafka.brokers", c.Kafka.Brokers, []string{"127.0.0.1:9092"}},
 		{"kafka.topics.dlq", c.Kafka.Topics.DLQ, "sms.dlq"},
-		{"http.tokens", c.HTTP.Tokens, []string{tokenSecret}},
+		{"http.tokens", c.HTTP.Tokens, []Token{{Name: "tokens[0]", Token: tokenSecret, Scopes: AllScopes, plain: true}}},
 		{"magti.password", magti.Password, magtiSecret},
 		{"silknet.password", silk.Password, silknetSecret},
 		{"magti.binds", magti.Binds, 2},

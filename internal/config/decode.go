@@ -266,6 +266,10 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, depth int) 
 		return // absent: keep the default
 	}
 	t := v.Type()
+	if t == tokenType {
+		d.decodeToken(n, v, path, depth)
+		return
+	}
 	if t == durationType || t == timeType || reflect.PointerTo(t).Implements(textType) {
 		d.scalar(n, v, path)
 		return

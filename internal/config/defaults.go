@@ -206,6 +206,12 @@ func (c *Config) ApplyDefaults() {
 // loaded time zones, compiled patterns and a resolved ranges path. Values it
 // cannot derive (a bad time zone, a bad pattern) are left for Validate.
 func (c *Config) finish(baseDir string) {
+	c.HTTP.finishTokens()
+	for _, f := range []*string{&c.HTTP.TLSCert, &c.HTTP.TLSKey} {
+		if *f != "" && baseDir != "" && !filepath.IsAbs(*f) {
+			*f = filepath.Join(baseDir, *f)
+		}
+	}
 	for i := range c.Operators {
 		o := &c.Operators[i]
 		if o.Bind == BindTransmitterReceiver && o.Receivers == 0 {

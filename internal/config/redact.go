@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -66,9 +67,11 @@ func (o Operator) GoString() string { return o.String() }
 
 func (h HTTP) redacted() HTTP {
 	if h.Tokens != nil {
-		t := make([]string, len(h.Tokens))
-		for i := range t {
-			t[i] = Mask
+		t := make([]Token, len(h.Tokens))
+		for i, tok := range h.Tokens {
+			tok.Token = Mask
+			tok.Scopes = slices.Clone(tok.Scopes)
+			t[i] = tok
 		}
 		h.Tokens = t
 	}
@@ -77,7 +80,11 @@ func (h HTTP) redacted() HTTP {
 
 // String describes the HTTP section without its tokens.
 func (h HTTP) String() string {
-	return fmt.Sprintf("http (listen %s, %d tokens, show_message_text %t)", h.Listen, len(h.Tokens), h.ShowMessageText)
+	names := make([]string, len(h.Tokens))
+	for i, t := range h.Tokens {
+		names[i] = t.Name
+	}
+	return fmt.Sprintf("http (listen %s, tls %t, tokens [%s], show_message_text %t)", h.Listen, h.TLSCert != "", strings.Join(names, " "), h.ShowMessageText)
 }
 
 // GoString is String, so %#v does not print the tokens.

@@ -14,11 +14,11 @@ func TestRedacted(t *testing.T) {
 	c.Numbering.Portability.LookupURL = "https://hlr:pg-S3cr3t-0042@hlr.local/lookup?number={number}&token=pg-S3cr3t-0042"
 
 	r := c.Redacted()
-	if r.Operators[0].Password != Mask || r.Operators[1].Password != Mask || r.HTTP.Tokens[0] != Mask {
+	if r.Operators[0].Password != Mask || r.Operators[1].Password != Mask || r.HTTP.Tokens[0].Token != Mask {
 		t.Errorf("secrets not masked: %+v", r.Operators)
 	}
 	// The original is untouched.
-	if c.Operators[0].Password != magtiSecret || c.HTTP.Tokens[0] != tokenSecret ||
+	if c.Operators[0].Password != magtiSecret || c.HTTP.Tokens[0].Token != tokenSecret ||
 		!strings.Contains(c.Postgres.DSN, "pg-S3cr3t") || !strings.Contains(c.Numbering.Portability.LookupURL, "pg-S3cr3t") {
 		t.Error("Redacted changed the original")
 	}

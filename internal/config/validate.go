@@ -206,12 +206,12 @@ func (v *validator) http() {
 	if v.required("http.listen", h.Listen) {
 		v.listenAddr("http.listen", h.Listen)
 	}
-	for i, t := range h.Tokens {
-		key := fmt.Sprintf("http.tokens[%d]", i)
-		if strings.TrimSpace(t) == "" {
-			v.add(key, "empty token")
-		} else if strings.ContainsAny(t, " \t\r\n") {
-			v.add(key, "a token must not contain white space (value not shown)")
+	v.tokens()
+	if (h.TLSCert == "") != (h.TLSKey == "") {
+		v.add("http.tls_cert", "tls_cert and tls_key go together: set both for HTTPS, or neither")
+	} else if h.TLSCert != "" {
+		if _, err := LoadKeyPair(h.TLSCert, h.TLSKey); err != nil {
+			v.add("http.tls_cert", "%v", err)
 		}
 	}
 }

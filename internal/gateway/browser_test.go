@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smsgate/smsgate/internal/config"
 	"github.com/smsgate/smsgate/internal/web"
 	"github.com/smsgate/smsgate/pkg/smppsim"
 )
@@ -17,7 +18,8 @@ import (
 // The status page in a real browser (Debian chromium driven by npm
 // playwright-core) during a simulated run: the numbers move, match
 // /metrics, the route-quality table shows magti's delivery rate as
-// /metrics does, no external request is made; a screenshot is kept in
+// /metrics does, money appears only after a finance token is given, no
+// external request is made; a screenshot is kept in
 // $SMSGATE_ARTIFACTS (default: the test's temp dir).
 func TestStatusPageInBrowser(t *testing.T) {
 	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
@@ -34,7 +36,8 @@ func TestStatusPageInBrowser(t *testing.T) {
 	e.cfg.Operators[0].TPS = 100
 	e.start()
 	addr := make(chan string, 1)
-	srv := web.New(web.Options{Listen: "127.0.0.1:0", Gatherer: e.reg, Store: e.st, Ready: e.gw.Ready, Live: e.gw.Live, Addr: addr})
+	const financeToken = "page-finance-token"
+	srv := web.New(web.Options{Listen: "127.0.0.1:0", Tokens: []config.Token{{Name: "fin", Token: financeToken, Scopes: []string{config.ScopeStatus, config.ScopeFinance}}}, Gatherer: e.reg, Store: e.st, Ready: e.gw.Ready, Live: e.gw.Live, Addr: addr})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
@@ -66,7 +69,7 @@ func TestStatusPageInBrowser(t *testing.T) {
 		outDir = t.TempDir()
 	}
 	shot := filepath.Join(outDir, "status-page.png")
-	cmd := exec.Command("node", filepath.Join(dir, "status_page.js"), base, shot)
+	cmd := exec.Command("node", filepath.Join(dir, "status_page.js"), base, shot, financeToken)
 	cmd.Dir = dir
 	out, err := cmd.CombinedOutput()
 	if err != nil {

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/smsgate/smsgate/internal/config"
 )
 
 // ErrNotFound and ErrBadRequest are wrapped by a Controller to choose the
@@ -26,19 +28,19 @@ type Controller interface {
 }
 
 func (s *Server) controlRoutes() {
-	s.mux.Handle("POST /api/v1/operators/{name}/{action}", s.auth(s.controlled(func(r *http.Request) error {
+	s.mux.Handle("POST /api/v1/operators/{name}/{action}", s.auth(config.ScopeControl, s.controlled("operator", func(r *http.Request) error {
 		return s.o.Control.OperatorAction(r.Context(), r.PathValue("name"), r.PathValue("action"))
 	})))
-	s.mux.Handle("PUT /api/v1/blocklist/{number}", s.auth(s.controlled(func(r *http.Request) error {
+	s.mux.Handle("PUT /api/v1/blocklist/{number}", s.auth(config.ScopeControl, s.controlled("block", func(r *http.Request) error {
 		return s.o.Control.SetBlocked(r.Context(), r.PathValue("number"), true)
 	})))
-	s.mux.Handle("DELETE /api/v1/blocklist/{number}", s.auth(s.controlled(func(r *http.Request) error {
+	s.mux.Handle("DELETE /api/v1/blocklist/{number}", s.auth(config.ScopeControl, s.controlled("unblock", func(r *http.Request) error {
 		return s.o.Control.SetBlocked(r.Context(), r.PathValue("number"), false)
 	})))
-	s.mux.Handle("POST /api/v1/holds/{id}/{action}", s.auth(s.controlled(func(r *http.Request) error {
+	s.mux.Handle("POST /api/v1/holds/{id}/{action}", s.auth(config.ScopeControl, s.controlled("hold", func(r *http.Request) error {
 		return s.o.Control.HoldAction(r.Context(), r.PathValue("id"), r.PathValue("action"))
 	})))
-	s.mux.Handle("GET /api/v1/holds", s.auth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s.mux.Handle("GET /api/v1/holds", s.auth(config.ScopeStatus, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.o.Control == nil {
 			http.Error(w, "control API unavailable", http.StatusServiceUnavailable)
 			return
@@ -55,9 +57,10 @@ func (s *Server) controlRoutes() {
 	})))
 }
 
-// controlled runs one action with a deadline and answers 204 on success.
-func (s *Server) controlled(do func(r *http.Request) error) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+// controlled runs one action with a deadline, answers 204 on success and
+// writes an audit line either way.
+func (s *Server) controlled(action string, do func(r *http.Request) error) http.Handler {
+	return s.audited(action, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.o.Control == nil {
 			http.Error(w, "control API unavailable", http.StatusServiceUnavailable)
 			return
@@ -69,7 +72,7 @@ func (s *Server) controlled(do func(r *http.Request) error) http.Handler {
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
-	})
+	}))
 }
 
 // fail answers an error once, logging only what is ours (5xx).

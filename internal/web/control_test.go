@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"fmt"
+	"github.com/smsgate/smsgate/internal/config"
 	"strings"
 	"sync"
 	"testing"
@@ -60,7 +61,7 @@ func do(t *testing.T, method, url, token string) (int, string) {
 // 500 without the internal error's text, 503 when the gateway has none.
 func TestControlRoutes(t *testing.T) {
 	fc := &fakeControl{}
-	srv := newTestServer(t, Options{Tokens: []string{"tok"}, Control: fc})
+	srv := newTestServer(t, Options{Tokens: []config.Token{config.PlainToken("tok")}, Control: fc})
 	routes := []struct{ method, path string }{
 		{"POST", "/api/v1/operators/magti/drain"},
 		{"POST", "/api/v1/operators/magti/disable"},
@@ -116,7 +117,7 @@ func TestControlRoutes(t *testing.T) {
 	if code, _ := do(t, "GET", srv.URL+"/api/v1/holds", ""); code != 401 {
 		t.Errorf("GET holds without a token: %d, want 401", code)
 	}
-	none := newTestServer(t, Options{Tokens: []string{"tok"}})
+	none := newTestServer(t, Options{Tokens: []config.Token{config.PlainToken("tok")}})
 	if code, _ := do(t, "POST", none.URL+"/api/v1/operators/magti/drain", "tok"); code != 503 {
 		t.Errorf("no controller: %d, want 503", code)
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/csv"
 	"encoding/hex"
+	"github.com/smsgate/smsgate/internal/config"
 	"net/http"
 	"os"
 	"os/exec"
@@ -68,7 +69,7 @@ new line 😀', 1, 'VOTE', '2026-11-07T08:00:00Z', 1);`)
 
 func TestExportsFromPostgres(t *testing.T) {
 	st := testStore(t)
-	srv := newTestServer(t, Options{Tokens: []string{"t"}, Store: st, Logger: zaptest.NewLogger(t)})
+	srv := newTestServer(t, Options{Tokens: []config.Token{config.PlainToken("t")}, Store: st, Logger: zaptest.NewLogger(t)})
 	r, body := get(t, srv.URL+"/api/v1/exports/billing?from=2026-11-01&to=2026-12-01&format=csv", "t")
 	if r.StatusCode != 200 || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/csv") {
 		t.Fatalf("csv export: %d %s", r.StatusCode, body)
@@ -130,7 +131,7 @@ func TestXLSXOpensInLibreOffice(t *testing.T) {
 		t.Fatal("LibreOffice (soffice) is not installed: run scripts/ensure-deps.sh (Debian libreoffice-calc)")
 	}
 	st := testStore(t)
-	srv := newTestServer(t, Options{Tokens: []string{"t"}, Store: st})
+	srv := newTestServer(t, Options{Tokens: []config.Token{config.PlainToken("t")}, Store: st})
 	_, xlsx := get(t, srv.URL+"/api/v1/exports/billing?from=2026-11-01&to=2026-12-01&format=xlsx", "t")
 	_, csvBody := get(t, srv.URL+"/api/v1/exports/billing?from=2026-11-01&to=2026-12-01&format=csv", "t")
 	dir := t.TempDir()

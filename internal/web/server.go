@@ -6,24 +6,31 @@ package web
 import (
 	"context"
 	"crypto/subtle"
+	"crypto/tls"
 	"errors"
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
 
+	"github.com/smsgate/smsgate/internal/config"
 	"github.com/smsgate/smsgate/internal/store"
 )
 
 // Options configure the server. Zero values are safe: no tokens means the
 // API answers 401 to everyone.
 type Options struct {
-	Listen          string
-	Tokens          []string
+	Listen string
+	// Tokens are the accepted bearer tokens with their scopes.
+	Tokens []config.Token
+	// TLSCert and TLSKey (PEM files), both set: HTTPS only, TLS 1.2+;
+	// ReloadTLS re-reads them.
+	TLSCert, TLSKey string
 	Gatherer        prometheus.Gatherer
 	Ready           func(ctx context.Context) error // Kafka, Postgres, ≥1 bind
 	Store           *store.Store                    // exports, summary, recent MO; nil → 503
@@ -39,8 +46,9 @@ type Options struct {
 
 // Server is the HTTP server.
 type Server struct {
-	o   Options
-	mux *http.ServeMux
+	o    Options
+	mux  *http.ServeMux
+	cert atomic.Pointer[tls.Certificate]
 }
 
 // New builds the routes.
@@ -57,10 +65,10 @@ func New(o Options) *Server {
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	s.mux.HandleFunc("GET /{$}", s.page)
 	s.mux.HandleFunc("GET /static/{file}", s.static)
-	s.mux.HandleFunc("GET /api/v1/status", s.status)
-	s.mux.Handle("GET /api/v1/exports/billing", s.auth(http.HandlerFunc(s.exportBilling)))
-	s.mux.Handle("GET /api/v1/exports/mo", s.auth(http.HandlerFunc(s.exportMO)))
-	s.mux.Handle("GET /api/v1/billing/summary", s.auth(http.HandlerFunc(s.summary)))
+	s.mux.HandleFunc("GET /api/v1/status", s.status) // scopes widen what it shows
+	s.mux.Handle("GET /api/v1/exports/billing", s.auth(config.ScopeFinance, s.audited("export billing", http.HandlerFunc(s.exportBilling))))
+	s.mux.Handle("GET /api/v1/exports/mo", s.auth(config.ScopeFinance, s.audited("export mo", http.HandlerFunc(s.exportMO))))
+	s.mux.Handle("GET /api/v1/billing/summary", s.auth(config.ScopeFinance, http.HandlerFunc(s.summary)))
 	s.controlRoutes()
 	return s
 }
@@ -73,11 +81,32 @@ func (s *Server) Handler() http.Handler {
 	})
 }
 
+// ReloadTLS re-reads the certificate and key; the old pair stays in use if
+// the new one does not load. A no-op without TLS.
+func (s *Server) ReloadTLS() error {
+	if s.o.TLSCert == "" {
+		return nil
+	}
+	c, err := config.LoadKeyPair(s.o.TLSCert, s.o.TLSKey)
+	if err != nil {
+		return err
+	}
+	s.cert.Store(c)
+	return nil
+}
+
 // Run serves until ctx ends, then shuts down within 5 s.
 func (s *Server) Run(ctx context.Context) error {
+	if err := s.ReloadTLS(); err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", s.o.Listen)
 	if err != nil {
 		return err
+	}
+	if s.o.TLSCert != "" {
+		ln = tls.NewListener(ln, &tls.Config{MinVersion: tls.VersionTLS12,
+			GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return s.cert.Load(), nil }})
 	}
 	if s.o.Addr != nil {
 		s.o.Addr <- ln.Addr().String()
@@ -112,27 +141,108 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte("ready\n"))
 }
 
-// auth requires "Authorization: Bearer <token>": 401 without, 403 with a
-// token that matches none (constant-time comparison against each).
-func (s *Server) auth(next http.Handler) http.Handler {
+type tokenKey struct{}
+
+// caller finds the request's token: ok false when no Authorization header
+// was sent; a header that names no known token is an error (answered 403:
+// a wrong token never falls back to anonymous).
+func (s *Server) caller(r *http.Request) (tok config.Token, ok bool, err error) {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return tok, false, nil
+	}
+	// RFC 7235: the scheme name is case-insensitive.
+	scheme, secret, _ := strings.Cut(strings.TrimSpace(h), " ")
+	secret = strings.TrimSpace(secret)
+	if !strings.EqualFold(scheme, "Bearer") || secret == "" {
+		return tok, false, nil
+	}
+	found := -1
+	for i, t := range s.o.Tokens {
+		// Every token is compared, in constant time, whatever matches.
+		if t.Token != "" && subtle.ConstantTimeCompare([]byte(secret), []byte(t.Token)) == 1 {
+			found = i
+		}
+	}
+	if found < 0 {
+		return tok, true, errors.New("token not accepted")
+	}
+	return s.o.Tokens[found], true, nil
+}
+
+// auth requires "Authorization: Bearer <token>" with scope: 401 without a
+// token, 403 with one that is unknown or lacks the scope.
+func (s *Server) auth(scope string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := r.Header.Get("Authorization")
-		tok, ok := strings.CutPrefix(h, "Bearer ")
-		if !ok || tok == "" {
+		tok, sent, err := s.caller(r)
+		switch {
+		case !sent:
 			w.Header().Set("WWW-Authenticate", `Bearer realm="smsgate"`)
 			http.Error(w, "missing bearer token", http.StatusUnauthorized)
 			return
-		}
-		match := 0
-		for _, t := range s.o.Tokens {
-			if t != "" {
-				match |= subtle.ConstantTimeCompare([]byte(tok), []byte(t))
-			}
-		}
-		if match != 1 {
-			http.Error(w, "token not accepted", http.StatusForbidden)
+		case err != nil:
+			http.Error(w, err.Error(), http.StatusForbidden)
+			return
+		case !tok.Has(scope):
+			http.Error(w, "this token lacks the "+scope+" scope", http.StatusForbidden)
 			return
 		}
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), tokenKey{}, tok.Name)))
 	})
+}
+
+// audited logs the action, its target, the token's name and the answer's
+// status once the handler has run.
+func (s *Server) audited(action string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		name, _ := r.Context().Value(tokenKey{}).(string)
+		target := r.URL.Path
+		if r.URL.RawQuery != "" {
+			target += "?" + r.URL.RawQuery
+		}
+		s.o.Logger.Info("audit", zap.String("token", name), zap.String("action", action),
+			zap.String("target", safeLogText(target)), zap.Int("status", rec.code), zap.Bool("ok", rec.code < 300), zap.String("remote", r.RemoteAddr))
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	code    int
+	written bool
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if !r.written {
+		r.code, r.written = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	r.written = true
+	return r.ResponseWriter.Write(b)
+}
+
+// Flush keeps streamed exports streaming.
+func (r *statusRecorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// safeLogText bounds a request-given string and makes it printable: a log
+// line must not be forged or flooded from outside.
+func safeLogText(s string) string {
+	const limit = 512
+	if len(s) > limit {
+		s = s[:limit] + "…"
+	}
+	return strings.ToValidUTF8(strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return '?'
+		}
+		return r
+	}, s), "?")
 }

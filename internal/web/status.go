@@ -9,6 +9,9 @@ import (
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/smsgate/smsgate/billing"
+	"github.com/smsgate/smsgate/internal/config"
 )
 
 // operatorStatus is one operator's line on the status page. Counters are
@@ -43,6 +46,9 @@ type statusDoc struct {
 	MOTotal   float64            `json:"mo_total"`
 	Billing   any                `json:"billing,omitempty"`
 	RecentMO  []recentMO         `json:"recent_mo"`
+	// Scopes say what this view includes: money only with finance, recent
+	// MO (numbers masked) only with status.
+	Scopes []string `json:"scopes"`
 }
 
 type recentMO struct {
@@ -56,7 +62,15 @@ type recentMO struct {
 }
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request) {
-	doc := statusDoc{At: time.Now().UTC(), Ready: true, Ingested: map[string]float64{}}
+	tok, _, err := s.caller(r)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusForbidden)
+		return
+	}
+	doc := statusDoc{At: time.Now().UTC(), Ready: true, Ingested: map[string]float64{}, Scopes: []string{}}
+	if tok.Scopes != nil {
+		doc.Scopes = tok.Scopes
+	}
 	if s.o.Ready != nil {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		if err := s.o.Ready(ctx); err != nil {
@@ -146,10 +160,13 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.o.Store != nil {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		if rows, err := s.o.Store.BillingSummary(ctx, time.Now().UTC().Format("2006-01")); err == nil {
-			doc.Billing = nonNil(rows)
+		if tok.Has(config.ScopeFinance) {
+			if rows, err := s.o.Store.BillingSummary(ctx, time.Now().UTC().Format("2006-01")); err == nil {
+				doc.Billing = nonNil(rows)
+			}
 		}
-		if mos, err := s.o.Store.RecentMO(ctx, 10); err == nil {
+		// Subscriber numbers only with a token, masked even then.
+		if mos, err := s.recentMO(ctx, tok); err == nil {
 			for _, m := range mos {
 				text := m.Text
 				if !s.o.ShowMessageText {
@@ -165,6 +182,13 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 		doc.RecentMO = []recentMO{}
 	}
 	writeJSON(w, doc)
+}
+
+func (s *Server) recentMO(ctx context.Context, tok config.Token) ([]billing.MORow, error) {
+	if !tok.Has(config.ScopeStatus) {
+		return nil, nil
+	}
+	return s.o.Store.RecentMO(ctx, 10)
 }
 
 // maskNumber hides the middle of a subscriber number on the page.

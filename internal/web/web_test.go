@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"github.com/smsgate/smsgate/internal/config"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -47,7 +48,7 @@ func request(t *testing.T, method, url, token string) (*http.Response, string) {
 }
 
 func TestAuth(t *testing.T) {
-	srv := newTestServer(t, Options{Tokens: []string{"s3cret-token"}})
+	srv := newTestServer(t, Options{Tokens: []config.Token{config.PlainToken("s3cret-token")}})
 	for _, path := range []string{"/api/v1/exports/billing?from=2026-11-01&to=2026-12-01", "/api/v1/exports/mo?from=2026-11-01&to=2026-12-01", "/api/v1/billing/summary"} {
 		if r, _ := get(t, srv.URL+path, ""); r.StatusCode != 401 {
 			t.Errorf("%s without token: %d, want 401", path, r.StatusCode)
@@ -127,7 +128,7 @@ func TestParseRange(t *testing.T) {
 			t.Errorf("ParseRange(%q, %q): want error", c[0], c[1])
 		}
 	}
-	srv := newTestServer(t, Options{Tokens: []string{"t"}})
+	srv := newTestServer(t, Options{Tokens: []config.Token{config.PlainToken("t")}})
 	if r, body := get(t, srv.URL+"/api/v1/exports/billing?from=bad&to=2026-12-01", "t"); r.StatusCode != 400 && r.StatusCode != 503 {
 		t.Errorf("bad range: %d %s", r.StatusCode, body)
 	}
@@ -136,7 +137,7 @@ func TestParseRange(t *testing.T) {
 // No directory listing and no path tricks: only the page's own files are
 // served.
 func TestNoListingAndBodyLimit(t *testing.T) {
-	srv := newTestServer(t, Options{Tokens: []string{"tok"}})
+	srv := newTestServer(t, Options{Tokens: []config.Token{config.PlainToken("tok")}})
 	for _, p := range []string{"/static/", "/static", "/static/..%2fpage.go", "/static/%2e%2e/web_test.go", "/static/index.html", "/.git/config", "/static/nope.js"} {
 		r, body := get(t, srv.URL+p, "")
 		if r.StatusCode != 404 && r.StatusCode != 405 && r.StatusCode != 301 {

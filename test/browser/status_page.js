@@ -2,7 +2,9 @@
 // playwright-core: loads it, waits until the per-operator counters move,
 // compares them with /metrics (also the route-quality table), and saves a
 // screenshot.
-//   node status_page.js http://127.0.0.1:PORT OUT.png
+// Without a token the page shows no money; after a finance token is typed
+// into the token box, the billing table appears.
+//   node status_page.js http://127.0.0.1:PORT OUT.png FINANCE_TOKEN
 // Prints one JSON line with what it saw; exits non-zero on any failure.
 'use strict';
 const { chromium } = require('playwright-core');
@@ -18,7 +20,7 @@ async function metric(base, name, labels) {
 }
 
 (async () => {
-  const [base, shot] = process.argv.slice(2);
+  const [base, shot, financeToken] = process.argv.slice(2);
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
@@ -50,6 +52,17 @@ async function metric(base, name, labels) {
     const metricRate = await metric(base, 'smsgate_route_delivery_rate', { operator: 'magti' });
     if (!(pageRate > 0.5 && pageRate <= 1)) throw new Error(`route quality: page shows ${rateText} for magti`);
     if (Math.abs(pageRate - metricRate) > 0.1) throw new Error(`route quality: page ${pageRate}, /metrics ${metricRate}`);
+    // Money: hidden without a token, shown with a finance token.
+    if (!(await page.locator('#billing-locked').isVisible()) || await page.locator('#billing').isVisible())
+      throw new Error('billing is shown without a token');
+    const statusCalls = [];
+    page.on('request', r => { if (r.url().includes('/api/v1/status')) statusCalls.push(r.headers()['authorization'] || ''); });
+    await page.fill('#token', financeToken);
+    await page.click('#token-form button');
+    await page.locator('#billing').waitFor({ state: 'visible', timeout: 10000 });
+    if (await page.locator('#billing-locked').isVisible()) throw new Error('billing still locked with a finance token');
+    if (!statusCalls.some(h => h === 'Bearer ' + financeToken)) throw new Error('the token was not sent in the Authorization header');
+    if (page.url().includes(financeToken)) throw new Error('the token is in the URL');
     if (external.length) throw new Error('external requests: ' + external.join(', '));
     await page.screenshot({ path: shot, fullPage: true });
     console.log(JSON.stringify({ first, later, shown, metrics: m, quality: { page: pageRate, metrics: metricRate } }));

@@ -90,6 +90,13 @@ function render(doc) {
     }
   }
   document.getElementById('quality-section').hidden = qrows === 0;
+  const money = Array.isArray(doc.billing);
+  document.getElementById('billing-locked').hidden = money;
+  document.getElementById('billing').hidden = !money;
+  const canMO = (doc.scopes || []).includes('status');
+  document.getElementById('mo-locked').hidden = canMO;
+  document.getElementById('mo').hidden = !canMO;
+  document.getElementById('token-scopes').textContent = (doc.scopes || []).length ? 'scopes: ' + doc.scopes.join(', ') : '';
   const btb = document.querySelector('#billing tbody');
   btb.replaceChildren();
   for (const b of (doc.billing || [])) {
@@ -107,10 +114,24 @@ function render(doc) {
   }
   prev = doc;
 }
+// The token stays in this tab (sessionStorage) and travels only in the
+// Authorization header; without one the page shows no money and no MO.
+let token = sessionStorage.getItem('smsgate-token') || '';
+document.getElementById('token-form').addEventListener('submit', ev => {
+  ev.preventDefault();
+  token = document.getElementById('token').value.trim();
+  if (token) sessionStorage.setItem('smsgate-token', token); else sessionStorage.removeItem('smsgate-token');
+  document.getElementById('token').value = '';
+});
 async function poll() {
   try {
-    const r = await fetch('/api/v1/status', { cache: 'no-store' });
+    const headers = token ? { Authorization: 'Bearer ' + token } : {};
+    const r = await fetch('/api/v1/status', { cache: 'no-store', headers });
     if (r.ok) render(await r.json());
+    else if (r.status === 403) {
+      document.getElementById('token-scopes').textContent = 'token not accepted';
+      token = ''; sessionStorage.removeItem('smsgate-token');
+    }
   } catch (e) { /* keep polling */ }
   setTimeout(poll, 1000);
 }
