@@ -21,6 +21,7 @@ import (
 
 	"github.com/smsgate/smsgate/billing"
 	"github.com/smsgate/smsgate/internal/config"
+	"github.com/smsgate/smsgate/internal/redact"
 	"github.com/smsgate/smsgate/internal/store"
 	"github.com/smsgate/smsgate/pkg/kafkabroker"
 	"github.com/smsgate/smsgate/pkg/smppsim"
@@ -113,14 +114,14 @@ func runDemo(ctx context.Context, args []string) error {
 	for _, o := range operators {
 		fmt.Printf("  SMSC %-9s %s  (%s)\n", o.name, sims[o.name].Addr(), o.quirk)
 	}
-	fmt.Printf("  Postgres       %s\n  Status page    http://%s/\n\n", redactDSN(dsn), *listen)
+	fmt.Printf("  Postgres       %s\n  Status page    http://%s/\n\n", redact.DSN(dsn), *listen)
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	gwCtx, stopGW := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopGW()
 	gwDone := make(chan error, 1)
-	go func() { gwDone <- serve(gwCtx, cfg, "", log, reg, "demo") }()
+	go func() { gwDone <- serve(gwCtx, cfg, "", log, reg, "demo", 30*time.Second) }()
 
 	st, err := store.Open(ctx, dsn, 2)
 	if err != nil {
@@ -180,21 +181,9 @@ loop:
 // message when Postgres is not reachable.
 func resetDemoDatabase(ctx context.Context, dsn string) error {
 	if err := store.DropDatabase(ctx, dsn); err != nil {
-		return fmt.Errorf("postgres is not reachable at %s (%v); start it with: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start, or set SMSGATE_POSTGRES_DSN", redactDSN(dsn), err)
+		return fmt.Errorf("postgres is not reachable at %s (%v); start it with: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start, or set SMSGATE_POSTGRES_DSN", redact.DSN(dsn), err)
 	}
 	return store.EnsureDatabase(ctx, dsn)
-}
-
-func redactDSN(dsn string) string {
-	if i := strings.Index(dsn, "@"); i > 0 {
-		if j := strings.Index(dsn, "://"); j > 0 && j < i {
-			user := dsn[j+3 : i]
-			if k := strings.IndexByte(user, ':'); k >= 0 {
-				return dsn[:j+3] + user[:k] + ":***" + dsn[i:]
-			}
-		}
-	}
-	return dsn
 }
 
 type countingInt struct {

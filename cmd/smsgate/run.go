@@ -31,9 +31,13 @@ func runGateway(ctx context.Context, args []string) error {
 	level := fs.String("log-level", "", "log level (overrides log.level)")
 	instance := fs.String("instance-id", os.Getenv("SMSGATE_INSTANCE_ID"), "this instance's name in Postgres (claims, bind slots); stable names (e.g. a StatefulSet pod) let a restart reclaim its own bind slots at once; default host-random")
 	pprofAddr := fs.String("pprof", "", "serve Go's /debug/pprof on this loopback address (e.g. 127.0.0.1:6060) for profiling; off by default")
+	waitDeps := fs.Duration("wait-deps", 2*time.Minute, "at start, wait this long for Postgres and a Kafka broker to answer (jittered back-off; /healthz alive, /readyz not ready meanwhile) before giving up; 0 = try once")
 	stopTimeout := fs.Duration("stop-timeout", 30*time.Second, "after SIGTERM/SIGINT, exit (status 1) if the graceful stop has not finished by then; a second signal exits at once. What was not written then is repaired at the next start, as after a crash")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *waitDeps < 0 {
+		return fmt.Errorf("-wait-deps %v: must not be negative", *waitDeps)
 	}
 	if *stopTimeout <= 0 {
 		return fmt.Errorf("-stop-timeout %v: must be positive", *stopTimeout)
@@ -60,7 +64,7 @@ func runGateway(ctx context.Context, args []string) error {
 		}
 		defer stopPprof()
 	}
-	return serve(ctx, cfg, *path, log, nil, *instance)
+	return serve(ctx, cfg, *path, log, nil, *instance, *waitDeps)
 }
 
 // stopWatchdog bounds a graceful stop: a stop that hangs (Postgres or
@@ -92,18 +96,18 @@ func stopWatchdog(ctx context.Context, done <-chan struct{}, timeout time.Durati
 
 // serve runs the gateway and its HTTP server until ctx ends. reg may be nil
 // (a fresh registry with Go and process collectors is made).
-func serve(ctx context.Context, cfg *config.Config, path string, log *zap.Logger, reg *prometheus.Registry, instanceID string) error {
-	st, err := store.Open(ctx, cfg.Postgres.DSN, int32(cfg.Postgres.MaxConns))
+func serve(ctx context.Context, cfg *config.Config, path string, log *zap.Logger, reg *prometheus.Registry, instanceID string, waitDeps time.Duration) error {
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	st, err := waitForDeps(ctx, cfg, log, reg, waitDeps)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	if err := st.Migrate(ctx); err != nil {
 		return err
-	}
-	if reg == nil {
-		reg = prometheus.NewRegistry()
-		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
 	gw, err := gateway.New(cfg, st, gateway.Options{Logger: log, Registerer: reg, InstanceID: instanceID})
 	if err != nil {

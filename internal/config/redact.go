@@ -2,16 +2,16 @@ package config
 
 import (
 	"fmt"
-	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/smsgate/smsgate/internal/redact"
 )
 
 // Mask replaces a secret in printed configurations.
-const Mask = "***"
+const Mask = redact.Mask
 
 // Redacted returns a copy safe to print or log: operator passwords and HTTP
 // tokens are Mask, and so is the password in the Postgres DSN and in the
@@ -96,53 +96,6 @@ func (p Postgres) String() string { return "postgres (" + redactDSN(p.DSN) + ")"
 // GoString is String, so %#v does not print the password.
 func (p Postgres) GoString() string { return p.String() }
 
-// kvPassword finds password=... in a key=value DSN, quoted or not.
-var kvPassword = regexp.MustCompile(`(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'?|\S+)`)
+func redactDSN(dsn string) string { return redact.DSN(dsn) }
 
-// secretParams are query parameters whose values are masked in URLs.
-var secretParams = []string{"password", "passwd", "token", "key", "apikey", "api_key", "secret", "sslpassword"}
-
-func redactDSN(dsn string) string {
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		return redactURL(dsn)
-	}
-	return kvPassword.ReplaceAllString(dsn, "${1}"+Mask)
-}
-
-// redactURL masks the userinfo password and secret query parameters. A URL
-// that does not parse is masked whole: it cannot be shown safely.
-func redactURL(s string) string {
-	if s == "" {
-		return s
-	}
-	// The lookup URL's {number} placeholder may sit where url.Parse does not
-	// accept braces; it is swapped out and back.
-	// The mask is written as a plain word and swapped in at the end, so
-	// that URL escaping does not turn it into %2A%2A%2A.
-	const placeholder, stand, mask = "{number}", "SMSGATE-NUMBER-PLACEHOLDER", "SMSGATE-MASK-PLACEHOLDER"
-	u, err := url.Parse(strings.ReplaceAll(s, placeholder, stand))
-	if err != nil {
-		return Mask
-	}
-	if u.User != nil {
-		if _, has := u.User.Password(); has {
-			u.User = url.UserPassword(u.User.Username(), mask)
-		}
-	}
-	if u.RawQuery != "" {
-		q := u.Query()
-		changed := false
-		for k := range q {
-			for _, s := range secretParams {
-				if strings.EqualFold(k, s) {
-					q.Set(k, mask)
-					changed = true
-				}
-			}
-		}
-		if changed {
-			u.RawQuery = q.Encode()
-		}
-	}
-	return strings.NewReplacer(stand, placeholder, mask, Mask).Replace(u.String())
-}
+func redactURL(s string) string { return redact.URL(s) }

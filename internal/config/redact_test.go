@@ -89,3 +89,25 @@ func TestRedactDSN(t *testing.T) {
 		}
 	}
 }
+
+// Every DSN form pgx accepts is printed (check-config, %v, logs) without
+// its password.
+func TestRedactedDSNForms(t *testing.T) {
+	setSecrets(t)
+	c := mustLoad(t, "testdata/good.yml")
+	for _, dsn := range []string{
+		"postgres://smsgate:pg-S3cr3t@db:5432/smsgate",
+		"postgresql://db/smsgate?user=smsgate&password=pg-S3cr3t",
+		"host=db user=smsgate password=pg-S3cr3t dbname=smsgate",
+		"host=db password = 'pg-S3cr3t with space' dbname=smsgate",
+		`host=db password='pg-S3cr3t\' quoted' dbname=smsgate`,
+		"host=db sslpassword=pg-S3cr3t dbname=smsgate",
+	} {
+		c.Postgres.DSN = dsn
+		for what, s := range map[string]string{"String": c.String(), "%+v": fmt.Sprintf("%+v", c.Postgres), "%#v": fmt.Sprintf("%#v", c)} {
+			if strings.Contains(s, "S3cr3t") {
+				t.Errorf("%s of %q shows the password", what, dsn)
+			}
+		}
+	}
+}

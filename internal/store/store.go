@@ -11,16 +11,16 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"net/url"
 	"sort"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/smsgate/smsgate/internal/redact"
 )
 
 //go:embed migrations/*.sql
@@ -39,7 +39,7 @@ type Store struct {
 func Open(ctx context.Context, dsn string, maxConns int32) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("postgres dsn: %w", err)
+		return nil, redact.Error(fmt.Errorf("postgres dsn %s: %w", redact.DSN(dsn), err), dsn)
 	}
 	if maxConns > 0 {
 		cfg.MaxConns = maxConns
@@ -47,13 +47,13 @@ func Open(ctx context.Context, dsn string, maxConns int32) (*Store, error) {
 	cfg.ConnConfig.ConnectTimeout = 5 * time.Second
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("postgres connect: %w", err)
+		return nil, redact.Error(fmt.Errorf("postgres connect %s: %w", redact.DSN(dsn), err), dsn)
 	}
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := pool.Ping(pctx); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("postgres %s: %w", redactDSN(dsn), err)
+		return nil, redact.Error(fmt.Errorf("postgres %s: %w", redact.DSN(dsn), err), dsn)
 	}
 	s := &Store{Pool: pool, GenDays: 10}
 	// Tools that do not migrate still need the settings of an existing schema.
@@ -153,23 +153,32 @@ func (s *Store) Migrate(ctx context.Context) error {
 // a missing one.
 const partitionsAhead = 8 * 24 * time.Hour
 
+// adminConn connects to the "postgres" database of dsn's server and
+// returns the database dsn names. Any DSN form pgx accepts.
+func adminConn(ctx context.Context, dsn string) (*pgx.Conn, string, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, "", redact.Error(fmt.Errorf("postgres dsn %s: %w", redact.DSN(dsn), err), dsn)
+	}
+	name := cfg.Database
+	if name == "" {
+		return nil, "", errors.New("postgres dsn names no database")
+	}
+	cfg.Database = "postgres"
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return nil, "", redact.Error(fmt.Errorf("postgres %s: %w", redact.DSN(dsn), err), dsn)
+	}
+	return conn, name, nil
+}
+
 // EnsureDatabase creates the database named in dsn if it does not exist,
 // connecting to the "postgres" database of the same server. For the demo and
 // tests; production databases are created by their owners.
 func EnsureDatabase(ctx context.Context, dsn string) error {
-	u, err := url.Parse(dsn)
+	conn, name, err := adminConn(ctx, dsn)
 	if err != nil {
-		return fmt.Errorf("postgres dsn: %w", err)
-	}
-	name := strings.TrimPrefix(u.Path, "/")
-	if name == "" {
-		return errors.New("postgres dsn names no database")
-	}
-	admin := *u
-	admin.Path = "/postgres"
-	conn, err := pgx.Connect(ctx, admin.String())
-	if err != nil {
-		return fmt.Errorf("postgres %s: %w", redactDSN(admin.String()), err)
+		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	var exists bool
@@ -185,30 +194,11 @@ func EnsureDatabase(ctx context.Context, dsn string) error {
 
 // DropDatabase drops the database named in dsn (tests and demo reset).
 func DropDatabase(ctx context.Context, dsn string) error {
-	u, err := url.Parse(dsn)
-	if err != nil {
-		return err
-	}
-	name := strings.TrimPrefix(u.Path, "/")
-	admin := *u
-	admin.Path = "/postgres"
-	conn, err := pgx.Connect(ctx, admin.String())
+	conn, name, err := adminConn(ctx, dsn)
 	if err != nil {
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	_, err = conn.Exec(ctx, `DROP DATABASE IF EXISTS `+pgx.Identifier{name}.Sanitize()+` WITH (FORCE)`)
 	return err
-}
-
-// redactDSN removes the password from a DSN for error messages.
-func redactDSN(dsn string) string {
-	u, err := url.Parse(dsn)
-	if err != nil || u.User == nil {
-		return dsn
-	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "xxx")
-	}
-	return u.String()
 }
