@@ -15,23 +15,23 @@ import (
 // number of data rows written; on error the output is incomplete and must
 // be discarded by the caller.
 //
-// Values are written as they are: a text starting with '=' is not escaped
-// against spreadsheet formula injection, because the CSV is a data
-// interchange format and finance tools must read back exactly what was
-// billed; the XLSX export stores text as text and is the one for humans.
+// Text cells that a spreadsheet would run as a formula (see CSVText) are
+// neutralised with a leading apostrophe; numbers and times are written as
+// they are. The XLSX export stores text as typed strings and needs no such
+// escaping.
 func WriteBillingCSV(w io.Writer, src BillingSource, progress func(rows int64)) (int64, error) {
 	return writeCSV(w, "billing csv", BillingHeader(), src.Next, func(row *BillingRow, rec []string) {
-		rec[0] = row.MessageID
+		rec[0] = CSVText(row.MessageID)
 		rec[1] = strconv.Itoa(row.Part)
-		rec[2] = row.Account
-		rec[3] = row.Operator
-		rec[4] = row.Destination
-		rec[5] = row.CountryPrefix
+		rec[2] = CSVText(row.Account)
+		rec[3] = CSVText(row.Operator)
+		rec[4] = CSVText(row.Destination)
+		rec[5] = CSVText(row.CountryPrefix)
 		rec[6] = row.SubmittedAt.UTC().Format(tsLayout)
-		rec[7] = row.Status
+		rec[7] = CSVText(row.Status)
 		rec[8] = row.Cost.String()
 		rec[9] = row.Price.String()
-		rec[10] = row.Currency
+		rec[10] = CSVText(row.Currency)
 	}, progress)
 }
 
@@ -39,15 +39,31 @@ func WriteBillingCSV(w io.Writer, src BillingSource, progress func(rows int64)) 
 // received_at uses the same RFC 3339 UTC millisecond form as submitted_at.
 func WriteMOCSV(w io.Writer, src MOSource, progress func(rows int64)) (int64, error) {
 	return writeCSV(w, "mo csv", MOHeader(), src.Next, func(row *MORow, rec []string) {
-		rec[0] = row.ID
+		rec[0] = CSVText(row.ID)
 		rec[1] = row.ReceivedAt.UTC().Format(tsLayout)
-		rec[2] = row.Operator
-		rec[3] = row.From
-		rec[4] = row.To
-		rec[5] = row.Text
-		rec[6] = row.Keyword
+		rec[2] = CSVText(row.Operator)
+		rec[3] = CSVText(row.From)
+		rec[4] = CSVText(row.To)
+		rec[5] = CSVText(row.Text)
+		rec[6] = CSVText(row.Keyword)
 		rec[7] = strconv.Itoa(row.Parts)
 	}, progress)
+}
+
+// CSVText neutralises a text cell for spreadsheets, as OWASP recommends
+// against CSV injection: a cell that begins with '=', '+', '-', '@', a tab
+// or a carriage return gets a leading apostrophe, so that Excel, LibreOffice
+// and Google Sheets show it as text instead of evaluating it. Other cells
+// are returned unchanged.
+func CSVText(s string) string {
+	if s == "" {
+		return s
+	}
+	switch s[0] {
+	case '=', '+', '-', '@', '\t', '\r':
+		return "'" + s
+	}
+	return s
 }
 
 // writeCSV is the loop both CSV exports share: header, one row at a time

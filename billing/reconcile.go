@@ -298,7 +298,7 @@ func (r Report) WriteCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"kind", "smsc_id", "message_id", "part", "destination", "ours", "theirs", "cdr_line"})
 	for _, x := range r.Rows {
-		_ = cw.Write([]string{x.Kind, x.SMSCID, x.MessageID, strconv.Itoa(x.Part), x.Destination, x.Ours.String(), x.Theirs.String(), strconv.Itoa(x.Line)})
+		_ = cw.Write([]string{CSVText(x.Kind), CSVText(x.SMSCID), CSVText(x.MessageID), strconv.Itoa(x.Part), CSVText(x.Destination), x.Ours.String(), x.Theirs.String(), strconv.Itoa(x.Line)})
 	}
 	cw.Flush() // write errors are sticky in the csv.Writer and reported here
 	if err := cw.Error(); err != nil {

@@ -1,11 +1,22 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
 	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/xuri/excelize/v2"
+
+	"github.com/smsgate/smsgate/internal/config"
+	"github.com/smsgate/smsgate/internal/web"
 	"github.com/smsgate/smsgate/pkg/smppsim"
 )
 
@@ -96,5 +107,78 @@ accounts:
 	}
 	if base != 5 || tier != 35 || total != "0.850000" {
 		t.Errorf("ledger: %d at base, %d at tier, total %s; want 5, 35, 0.850000", base, tier, total)
+	}
+}
+
+// Message ids that a spreadsheet would run as formulas travel through the
+// whole path (Kafka → journal → ledger → HTTP export) and come out inert:
+// CSV cells start with an apostrophe, XLSX cells are typed strings.
+func TestHostileIDsInExports(t *testing.T) {
+	e := newEnv(t, twoOperators(smppsim.Options{}, smppsim.Options{}), baseRouting)
+	e.start()
+	hostile := []string{`=HYPERLINK("http://evil.example","x")`, `+cmd|' /C calc'!A0`, `-2+3`, `@SUM(1+1)`, "\t=1+1", "\r=1+1"}
+	for i, id := range hostile {
+		e.submit(msg(id, fmt.Sprintf("9955993%05d", i), "hostile id"))
+	}
+	waitFor(t, 30*time.Second, "all billed", func() bool {
+		var n int
+		_ = e.st.Pool.QueryRow(context.Background(), `SELECT count(*) FROM ledger`).Scan(&n)
+		return n == len(hostile)
+	})
+	srv := httptest.NewServer(web.New(web.Options{Store: e.st, Tokens: []config.Token{config.PlainToken("fin")}}).Handler())
+	defer srv.Close()
+	from, to := time.Now().UTC().Add(-24*time.Hour).Format("2006-01-02"), time.Now().UTC().Add(48*time.Hour).Format("2006-01-02")
+	get := func(format string) []byte {
+		req, _ := http.NewRequest("GET", srv.URL+"/api/v1/exports/billing?from="+from+"&to="+to+"&format="+format, nil)
+		req.Header.Set("Authorization", "Bearer fin")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s export: %d %s", format, resp.StatusCode, b)
+		}
+		return b
+	}
+	recs, err := csv.NewReader(bytes.NewReader(get("csv"))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, r := range recs[1:] {
+		got[r[0]] = true
+	}
+	for _, id := range hostile {
+		if !got["'"+id] {
+			t.Errorf("CSV: %q not neutralised; ids %q", id, slices.Collect(maps.Keys(got)))
+		}
+	}
+	f, err := excelize.OpenReader(bytes.NewReader(get("xlsx")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sheet := f.GetSheetName(0)
+	rows, err := f.GetRows(sheet)
+	if err != nil || len(rows) != len(hostile)+1 {
+		t.Fatalf("xlsx rows %d %v", len(rows), err)
+	}
+	seen := map[string]bool{}
+	for i := 2; i <= len(rows); i++ {
+		cell := fmt.Sprintf("A%d", i)
+		if fm, _ := f.GetCellFormula(sheet, cell); fm != "" {
+			t.Errorf("XLSX %s holds a formula %q", cell, fm)
+		}
+		if ty, _ := f.GetCellType(sheet, cell); ty != excelize.CellTypeSharedString && ty != excelize.CellTypeInlineString {
+			t.Errorf("XLSX %s is not a string cell: %v", cell, ty)
+		}
+		v, _ := f.GetCellValue(sheet, cell)
+		seen[v] = true
+	}
+	for _, id := range hostile {
+		if !seen[id] {
+			t.Errorf("XLSX: %q not kept as text", id)
+		}
 	}
 }
