@@ -51,7 +51,7 @@ func decodeSubmitFastPath(value []byte, maxBytes int) (rec *submitRecord, id str
 		return nil, "", invalid("payload of %d bytes exceeds limits.max_bytes (%d)", len(value), maxBytes), true
 	}
 	if !utf8.Valid(value) {
-		return nil, "", invalid("payload is not valid UTF-8"), true
+		return nil, salvageIDNonUTF8(value), invalid("payload is not valid UTF-8"), true
 	}
 	d := fastDecoder{data: value}
 	end, ok := d.parse()

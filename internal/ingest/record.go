@@ -50,7 +50,7 @@ func decodeSubmit(value []byte, maxBytes int) (*submitRecord, string, error) {
 		return nil, "", invalid("payload of %d bytes exceeds limits.max_bytes (%d)", len(value), maxBytes)
 	}
 	if !utf8.Valid(value) {
-		return nil, "", invalid("payload is not valid UTF-8")
+		return nil, salvageIDNonUTF8(value), invalid("payload is not valid UTF-8")
 	}
 	var rec submitRecord
 	dec := json.NewDecoder(bytes.NewReader(value))
@@ -99,6 +99,18 @@ func salvageID(value []byte) string {
 	}
 	var id string
 	if json.Unmarshal(loose["id"], &id) != nil || id == "" || utf8.RuneCountInString(id) > 64 {
+		return ""
+	}
+	return id
+}
+
+// salvageIDNonUTF8 reads the id of a record that is not valid UTF-8 when
+// the bad bytes are elsewhere: its sender gets a rejected status, as for
+// any record whose id can be read. An id that itself holds bad bytes is
+// not guessed at.
+func salvageIDNonUTF8(value []byte) string {
+	id := salvageID(bytes.ToValidUTF8(value, []byte("\uFFFD")))
+	if strings.ContainsRune(id, utf8.RuneError) {
 		return ""
 	}
 	return id

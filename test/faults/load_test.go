@@ -162,7 +162,7 @@ func (ld *load) record(n int) (kafka.Message, *sent, *badRecord) {
 func malformedRecord(key string, n int) (kafka.Message, *sent, *badRecord) {
 	b := &badRecord{key: key}
 	var v []byte
-	switch (n / 7) % 6 {
+	switch (n / 7) % 7 {
 	case 0: // not JSON
 		v = []byte(`{"id":"` + key + `","account":"acme",`)
 	case 1: // a required field missing; the id is readable
@@ -173,6 +173,9 @@ func malformedRecord(key string, n int) (kafka.Message, *sent, *badRecord) {
 		b.withID = true
 	case 3: // not UTF-8 at all
 		v = []byte{0xff, 0xfe, 0x00, 0x80, 0xc3, 0x28, '{'}
+	case 5: // bad bytes in the text only: the id is readable
+		v = []byte("{\"id\":\"" + key + "\",\"account\":\"acme\",\"from\":\"ACME\",\"to\":\"995590000001\",\"text\":\"caf\xe9\"}")
+		b.withID = true
 	case 4: // over limits.max_bytes (64 KiB): not parsed for its id
 		v = []byte(`{"id":"` + key + `","account":"acme","from":"ACME","to":"995590000001","text":"` +
 			strings.Repeat("A", 70<<10) + `"}`)
