@@ -3,6 +3,8 @@ package router
 import (
 	"errors"
 	"fmt"
+	"unicode"
+	"unicode/utf8"
 )
 
 // E.164 bounds on the length of a full number (country code included).
@@ -59,7 +61,7 @@ func NormalizeMSISDN(raw, defaultCountry string) (string, error) {
 		case c == '+' && !plus && len(digits) == 0:
 			plus = true
 		default:
-			return "", fmt.Errorf("number %q: unexpected character %q at byte %d: %w", raw, c, i, ErrInvalidNumber)
+			return "", fmt.Errorf("number %q: unexpected %s at byte %d: %w", raw, describeAt(raw, i), i, ErrInvalidNumber)
 		}
 	}
 	if len(digits) == 0 {
@@ -125,4 +127,18 @@ func CountryPrefix(e164 string) string {
 		return ""
 	}
 	return e164[:l]
+}
+
+// describeAt names what starts at raw[i] for an error: a whole character
+// (a Devanagari or Arabic-Indic digit is one character of several bytes),
+// or the byte in hex when it begins no valid UTF-8.
+func describeAt(raw string, i int) string {
+	r, size := utf8.DecodeRuneInString(raw[i:])
+	if r == utf8.RuneError && size <= 1 {
+		return fmt.Sprintf("byte 0x%02X (not UTF-8)", raw[i])
+	}
+	if unicode.IsDigit(r) {
+		return fmt.Sprintf("digit %q (U+%04X; only ASCII digits 0-9 are accepted)", r, r)
+	}
+	return fmt.Sprintf("character %q (U+%04X)", r, r)
 }

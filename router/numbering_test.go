@@ -186,3 +186,17 @@ func FuzzNormalizeMSISDN(f *testing.F) {
 		}
 	})
 }
+
+// A non-ASCII character is named whole, never as one of its bytes.
+func TestNormalizeErrorNamesWholeCharacter(t *testing.T) {
+	for raw, want := range map[string]string{
+		"99559٣000001":  `digit '٣' (U+0663; only ASCII digits 0-9 are accepted) at byte 5`,
+		"995599Ù00001":  `character 'Ù' (U+00D9) at byte 6`,
+		"995599\xd9x01": `byte 0xD9 (not UTF-8) at byte 6`,
+	} {
+		_, err := NormalizeMSISDN(raw, "995")
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", raw, err, want)
+		}
+	}
+}

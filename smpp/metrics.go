@@ -35,6 +35,8 @@ const (
 	kindUnknownCommand     = "unknown_command"
 	kindUnexpectedResponse = "unexpected_response"
 	kindWrongBind          = "wrong_bind"
+	kindBadLength          = "bad_length" // command_length < 16 or > 64 MiB: the session ends
+	kindTruncated          = "truncated"  // the stream ended or stalled inside a PDU: the session ends
 )
 
 // NewMetrics creates the collectors and registers them with reg (nil: not
@@ -63,7 +65,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		inbound: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "smsgate_smpp_inbound_total",
 			Help: "Requests received from the SMSC, by kind."}, []string{"operator", "kind"}),
 		pduErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "smsgate_smpp_pdu_errors_total",
-			Help: "Inbound PDUs that could not be used, by kind; the bind survived them."}, []string{"operator", "kind"}),
+			Help: "Inbound PDUs that could not be used, by kind: too_large, malformed, unknown_command, unexpected_response and wrong_bind leave the bind up; bad_length and truncated end the session (the stream is out of step)."}, []string{"operator", "kind"}),
 		unknown: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "smsgate_smpp_unknown_outcomes_total",
 			Help: "submit_sm written but never answered (resp_timeout or disconnect)."}, op),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "smsgate_smpp_deliver_refused_total",

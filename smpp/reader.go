@@ -19,8 +19,6 @@ func (s *Session) readLoop() {
 	defer close(s.readerDone)
 	buf := make([]byte, 0, 1024)
 	resetDeadline := true // renew at once; then on each writer tick
-	var lastLateLog time.Time
-	var lateSinceLog int
 	for {
 		// The deadline is renewed on each sweep tick rather than per read:
 		// that costs no clock read per PDU, and it still fires only after
@@ -42,6 +40,12 @@ func (s *Session) readLoop() {
 				continue
 			}
 			// Includes pdu.ErrBadLength: the stream is out of step.
+			switch {
+			case errors.Is(err, pdu.ErrBadLength):
+				s.m.pduError(kindBadLength)
+			case errors.Is(err, pdu.ErrTruncated):
+				s.m.pduError(kindTruncated)
+			}
 			s.fail(fmt.Errorf("smpp: read: %w", err))
 			return
 		}
@@ -49,11 +53,11 @@ func (s *Session) readLoop() {
 		switch h.ID {
 		case pdu.SubmitSMResp:
 			if !s.onSubmitResp(h, body, false) {
-				lateSinceLog++
+				s.unmatched()
 			}
 		case pdu.GenericNack:
 			if !s.onNack(h) {
-				lateSinceLog++
+				s.unmatched()
 			}
 		case pdu.DeliverSM:
 			if s.onDeliver(h, body) {
@@ -93,12 +97,24 @@ func (s *Session) readLoop() {
 			s.log.Info("smpp: unsupported command answered with generic_nack", zap.Stringer("command", h.ID), zap.Uint32("seq", h.Seq))
 			s.nack(pdu.ErrInvCmdID, h.Seq)
 		}
-		if lateSinceLog > 0 {
-			if now := time.Now(); now.Sub(lastLateLog) >= time.Second {
-				s.log.Warn("smpp: responses matching no outstanding request (late or bogus)", zap.Int("count", lateSinceLog))
-				lastLateLog, lateSinceLog = now, 0
-			}
-		}
+	}
+}
+
+// unmatched notes a response that matches no outstanding request (late
+// after its timeout, or bogus; smsgate_smpp_late_responses_total counts
+// it). The writer's tick logs the count, so a burst is reported in full
+// even when the stream goes quiet after it.
+func (s *Session) unmatched() { s.unmatchedCount.Add(1) }
+
+// logUnmatched writes one line per second at most with the responses that
+// matched nothing since the last line.
+func (s *Session) logUnmatched(now time.Time) {
+	if now.Sub(s.unmatchedLogged) < time.Second {
+		return
+	}
+	if n := s.unmatchedCount.Swap(0); n > 0 {
+		s.log.Warn("smpp: responses matching no outstanding request (late or bogus)", zap.Int64("count", n))
+		s.unmatchedLogged = now
 	}
 }
 

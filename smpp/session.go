@@ -30,16 +30,19 @@ type Session struct {
 	epoch       time.Time // origin of mono()
 	readTimeout time.Duration
 
-	slots      chan struct{} // window semaphore: one token per outstanding submit_sm
-	unacked    chan struct{} // one token per deliver_sm handed to Handler and not yet acked
-	wake       chan struct{} // cap 1: the writer has bytes to send
-	drainSig   chan struct{} // cap 1: during Close, a submit resolved or a deliver_sm was acked
-	closingCh  chan struct{} // closed when the session stops taking submits
-	dying      chan struct{} // closed by fail: the session is being torn down
-	refusing   bool          // reader only: deliver_sm at MaxUnacked are refused without a pause
-	readerDone chan struct{}
-	done       chan struct{} // closed when both goroutines ended and every callback ran
-	unbound    chan struct{} // closed when our unbind is answered
+	slots   chan struct{} // window semaphore: one token per outstanding submit_sm
+	unacked chan struct{} // one token per deliver_sm handed to Handler and not yet acked
+
+	unmatchedCount  atomic.Int64  // responses that matched no request, not yet logged
+	unmatchedLogged time.Time     // writer's: last unmatched log line
+	wake            chan struct{} // cap 1: the writer has bytes to send
+	drainSig        chan struct{} // cap 1: during Close, a submit resolved or a deliver_sm was acked
+	closingCh       chan struct{} // closed when the session stops taking submits
+	dying           chan struct{} // closed by fail: the session is being torn down
+	refusing        bool          // reader only: deliver_sm at MaxUnacked are refused without a pause
+	readerDone      chan struct{}
+	done            chan struct{} // closed when both goroutines ended and every callback ran
+	unbound         chan struct{} // closed when our unbind is answered
 
 	inflightN    atomic.Int32
 	readActive   atomic.Bool // set by the reader per PDU, cleared by the writer's tick
@@ -122,11 +125,10 @@ func Dial(ctx context.Context, o SessionOptions) (*Session, error) {
 
 func newSession(o SessionOptions, conn net.Conn) *Session {
 	s := &Session{
-		o:    o,
-		conn: conn,
-		br:   bufio.NewReaderSize(conn, 32<<10),
-		log: o.Logger.With(zap.String("operator", o.Operator), zap.Int("bind", o.BindIndex),
-			zap.Stringer("mode", o.Mode), zap.String("addr", o.Addr)),
+		o:          o,
+		conn:       conn,
+		br:         bufio.NewReaderSize(conn, 32<<10),
+		log:        sessionLogger(o),
 		m:          o.Metrics.forOperator(o.Operator),
 		info:       BindInfo{Operator: o.Operator, Index: o.BindIndex, Mode: o.Mode},
 		tick:       o.tickInterval(),
@@ -486,4 +488,11 @@ func (s *Session) dead() bool {
 	default:
 		return false
 	}
+}
+
+// sessionLogger names the session once in every line it logs: operator,
+// bind, mode and address (the logger it is given carries none of them).
+func sessionLogger(o SessionOptions) *zap.Logger {
+	return o.Logger.With(zap.String("operator", o.Operator), zap.Int("bind", o.BindIndex),
+		zap.Stringer("mode", o.Mode), zap.String("addr", o.Addr))
 }

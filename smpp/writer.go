@@ -114,6 +114,7 @@ func (s *Session) onTick(now time.Time) error {
 		s.lastRead = now
 	}
 	s.refreshRead.Store(true)
+	s.logUnmatched(now)
 	mono := now.Sub(s.epoch)
 	cbs := s.cbs[:0]
 	var err error

@@ -28,6 +28,7 @@ var (
 	ErrShort      = errors.New("pdu: body too short")
 	ErrNoNUL      = errors.New("pdu: C-octet string without NUL terminator")
 	ErrBadLength  = errors.New("pdu: command_length out of range")
+	ErrTruncated  = errors.New("pdu: stream ended or stalled inside a PDU")
 	ErrTooLarge   = errors.New("pdu: command_length above limit")
 	ErrUnknownCmd = errors.New("pdu: unknown command_id")
 	ErrBadTLV     = errors.New("pdu: malformed TLV")
@@ -71,7 +72,10 @@ func ReadFrame(r io.Reader, buf []byte, maxLen int) (Header, []byte, []byte, err
 	if cap(buf) < HeaderLen {
 		buf = make([]byte, HeaderLen, 512)
 	}
-	if _, err := io.ReadFull(r, buf[:HeaderLen]); err != nil {
+	if n, err := io.ReadFull(r, buf[:HeaderLen]); err != nil {
+		if n > 0 {
+			return Header{}, nil, buf, fmt.Errorf("%w (header, %d of %d bytes): %w", ErrTruncated, n, HeaderLen, err)
+		}
 		return Header{}, nil, buf, err
 	}
 	h, _ := ParseHeader(buf[:HeaderLen])
@@ -80,8 +84,8 @@ func ReadFrame(r io.Reader, buf []byte, maxLen int) (Header, []byte, []byte, err
 	}
 	n := int(h.Length) - HeaderLen
 	if maxLen > 0 && int(h.Length) > maxLen {
-		if _, err := io.CopyN(io.Discard, r, int64(n)); err != nil {
-			return h, nil, buf, err
+		if got, err := io.CopyN(io.Discard, r, int64(n)); err != nil {
+			return h, nil, buf, fmt.Errorf("%w (body of %s, %d of %d bytes): %w", ErrTruncated, h.ID, got, n, err)
 		}
 		return h, nil, buf, &FrameError{Header: h, Err: ErrTooLarge}
 	}
@@ -89,8 +93,8 @@ func ReadFrame(r io.Reader, buf []byte, maxLen int) (Header, []byte, []byte, err
 		buf = make([]byte, n, max(n, 2*cap(buf)))
 	}
 	body := buf[:n]
-	if _, err := io.ReadFull(r, body); err != nil {
-		return h, nil, buf, err
+	if got, err := io.ReadFull(r, body); err != nil {
+		return h, nil, buf, fmt.Errorf("%w (body of %s, %d of %d bytes): %w", ErrTruncated, h.ID, got, n, err)
 	}
 	return h, body, buf, nil
 }
