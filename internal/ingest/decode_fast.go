@@ -85,6 +85,10 @@ func checkDecodedSubmit(rec *submitRecord, escaped bool) (string, error) {
 	if n := utf8.RuneCountInString(rec.ID); n > 64 {
 		return "", invalid("id is %d characters, the limit is 64", n)
 	}
+	if strings.IndexByte(rec.ID, 0) >= 0 {
+		// Not an id anyone can use: no rejected event is keyed by it.
+		return "", invalid("field id contains NUL (U+0000)")
+	}
 	var missing []string
 	if rec.Account == "" {
 		missing = append(missing, "account")

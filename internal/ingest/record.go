@@ -98,7 +98,7 @@ func salvageID(value []byte) string {
 		return ""
 	}
 	var id string
-	if json.Unmarshal(loose["id"], &id) != nil || id == "" || utf8.RuneCountInString(id) > 64 {
+	if json.Unmarshal(loose["id"], &id) != nil || id == "" || utf8.RuneCountInString(id) > 64 || strings.IndexByte(id, 0) >= 0 {
 		return ""
 	}
 	return id
