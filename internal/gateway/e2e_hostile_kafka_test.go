@@ -65,8 +65,12 @@ func hostileCorpus() []hostileRecord {
 	add("BOM before the object", dlqOnly, func(id string) string { return "\ufeff" + valid(id, "") })
 	// Missing and mistyped fields.
 	add("missing to", invalidID, func(id string) string { return `{"id":"` + id + `","account":"acme","from":"ACME","text":"x"}` })
-	add("missing text", invalidID, func(id string) string { return `{"id":"` + id + `","account":"acme","from":"ACME","to":"` + to(1) + `"}` })
-	add("text is a number", invalidID, func(id string) string { return strings.Replace(valid(id, ""), `"text":"hostile corpus"`, `"text":12`, 1) })
+	add("missing text", invalidID, func(id string) string {
+		return `{"id":"` + id + `","account":"acme","from":"ACME","to":"` + to(1) + `"}`
+	})
+	add("text is a number", invalidID, func(id string) string {
+		return strings.Replace(valid(id, ""), `"text":"hostile corpus"`, `"text":12`, 1)
+	})
 	add("to is an array", invalidID, func(id string) string {
 		return `{"id":"` + id + `","account":"acme","from":"ACME","to":["` + to(2) + `"],"text":"x"}`
 	})
@@ -105,7 +109,9 @@ func hostileCorpus() []hostileRecord {
 			return `{"id":"` + id + `","account":"acme","from":"ACME","to":"` + to(5) + `","text":"x","` + f + `":"a\u0000b"}`
 		})
 	}
-	add("NUL in id", dlqOnly, func(string) string { return `{"id":"hk\u0000nul","account":"acme","from":"ACME","to":"` + to(6) + `","text":"x"}` })
+	add("NUL in id", dlqOnly, func(string) string {
+		return `{"id":"hk\u0000nul","account":"acme","from":"ACME","to":"` + to(6) + `","text":"x"}`
+	})
 	add("NUL in a params value", invalidID, func(id string) string { return valid(id, `,"params":{"name":"a\u0000"}`) })
 	add("NUL in a meta value", sentOK, func(id string) string { return valid(id, `,"meta":{"k":"a\u0000b"}`) })
 	add("raw NUL byte inside a string (a JSON syntax error)", dlqOnly, func(id string) string {
@@ -133,7 +139,9 @@ func hostileCorpus() []hostileRecord {
 			return valid(id, ",\"meta\":{\"k\":\"\xc3(\"}")
 		})
 	}
-	add("invalid UTF-8 in id", dlqOnly, func(string) string { return "{\"id\":\"hk\xff\",\"account\":\"acme\",\"from\":\"ACME\",\"to\":\"" + to(8) + "\",\"text\":\"x\"}" })
+	add("invalid UTF-8 in id", dlqOnly, func(string) string {
+		return "{\"id\":\"hk\xff\",\"account\":\"acme\",\"from\":\"ACME\",\"to\":\"" + to(8) + "\",\"text\":\"x\"}"
+	})
 	// Numbers in every odd form.
 	for _, p := range []struct {
 		v    string

@@ -435,7 +435,7 @@ dlr: {timeout: 72h}
 		seq++
 		rc := pdu.Append(nil, seq, pdu.StatusOK, &pdu.SM{ID: pdu.DeliverSM, Source: "995599000001", Dest: "ACME", ESMClass: pdu.ESMSMSCReceipt,
 			ShortMessage: []byte("id:\xff\xfe\x00x sub:001 dlvrd:001 submit date:2612071200 done date:2612071201 stat:DELIVRD err:000 text:\xc3("),
-			TLVs: pdu.TLVs{{Tag: pdu.TagReceiptedMessageID, Value: []byte("\xff\xfe\x00")}, {Tag: pdu.TagMessageState, Value: []byte{2}}}})
+			TLVs:         pdu.TLVs{{Tag: pdu.TagReceiptedMessageID, Value: []byte("\xff\xfe\x00")}, {Tag: pdu.TagMessageState, Value: []byte{2}}}})
 		send(rc)
 		st = wantAnswer("receipt with bad bytes", seq, false)
 		note("receipt with NUL and non-UTF-8 in its id, text and receipted_message_id", "acknowledged, counted as unmatched, nothing stored unescaped", "deliver_sm_resp "+st.String())
