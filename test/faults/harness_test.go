@@ -211,6 +211,7 @@ type rigOpts struct {
 	pgBase      string                                           // "": the machine's shared cluster
 	brokerProc  bool                                             // the broker as its own restartable process
 	operatorYML string                                           // extra flow-map keys for the operator
+	loadFor     time.Duration                                    // bound on the load's duration; 0: the profile's fault durations + 2 min
 }
 
 // rig is one scenario's world: a Kafka-protocol broker, Postgres, one

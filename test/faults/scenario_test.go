@@ -16,7 +16,11 @@ func scenario(t *testing.T, r *rig, name string, malformedEvery int, fault func(
 	r.startGateway()
 	waitFor(t, 60*time.Second, "the gateway's binds", func() bool { return r.sim.Stats().BindsCurrent >= 2 })
 	prefix := strings.ToLower(strings.TrimPrefix(t.Name(), "TestFault"))
-	ld, stop := startLoad(t, r, prefix, prof.warmup+prof.killFor+prof.tail+2*time.Minute, malformedEvery)
+	maxDur := prof.warmup + prof.killFor + prof.tail + 2*time.Minute
+	if r.opts.loadFor > 0 {
+		maxDur = r.opts.loadFor
+	}
+	ld, stop := startLoad(t, r, prefix, maxDur, malformedEvery)
 	time.Sleep(prof.warmup)
 	ends := &faultEnds{}
 	fault(ends)
