@@ -11,6 +11,7 @@ package journal
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -87,6 +88,16 @@ type Lane[T any] struct {
 	// keeps the lane's tables, indexes and plans warm (rotating through
 	// the pool's backends measured ~25% more Postgres CPU per row).
 	conn *pgxpool.Conn
+	// inDoubt is a batch whose COMMIT got no answer (the connection broke
+	// under it): it may have committed. Before its items are written again
+	// the lane asks Postgres; a committed batch gets its effects then,
+	// instead of a second write that would collide with its own rows.
+	inDoubt *doubtful
+}
+
+type doubtful struct {
+	batch int64
+	eff   Effects
 }
 
 // NewLane returns a lane; Run writes until its context ends.
@@ -259,8 +270,22 @@ func (l *Lane[T]) commit(ctx context.Context, items []T) error {
 	start := time.Now()
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
+	if l.inDoubt != nil {
+		committed, err := store.BatchExists(wctx, l.o.Pool, l.inDoubt.batch)
+		if err != nil {
+			return fmt.Errorf("batch %d of %s in doubt: %w", l.inDoubt.batch, l.o.ID, err)
+		}
+		d := l.inDoubt
+		l.inDoubt = nil
+		if committed {
+			l.o.Logger.Info("journal batch in doubt had committed", zap.String("lane", l.o.ID), zap.Int64("batch", d.batch))
+			l.applied(d.batch, d.eff, len(items), start)
+			return nil
+		}
+	}
 	var eff Effects
 	var batch int64
+	wrote := false
 	if l.conn == nil {
 		c, err := l.o.Pool.Acquire(wctx)
 		if err != nil {
@@ -275,6 +300,7 @@ func (l *Lane[T]) commit(ctx context.Context, items []T) error {
 			return err
 		}
 		eff, err = l.o.Write(wctx, tx, batch, items)
+		wrote = err == nil
 		return err
 	})
 	if err != nil {
@@ -284,16 +310,25 @@ func (l *Lane[T]) commit(ctx context.Context, items []T) error {
 			// and the next batch takes another.
 			l.conn.Release()
 			l.conn = nil
+			if wrote {
+				// Failed at or after COMMIT without an answer.
+				l.inDoubt = &doubtful{batch: batch, eff: eff}
+			}
 		}
 		return err
 	}
+	l.applied(batch, eff, len(items), start)
+	return nil
+}
+
+// applied runs a committed batch's effects and hands its events on.
+func (l *Lane[T]) applied(batch int64, eff Effects, n int, start time.Time) {
 	l.o.Metrics.batch.WithLabelValues(l.o.Kind).Observe(time.Since(start).Seconds())
-	l.o.Metrics.items.WithLabelValues(l.o.Kind).Add(float64(len(items)))
+	l.o.Metrics.items.WithLabelValues(l.o.Kind).Add(float64(n))
 	if eff.After != nil {
 		eff.After()
 	}
 	l.o.Publisher.Enqueue(l.o.ID, batch, eff.Events, eff.Depends)
-	return nil
 }
 
 // IsDataError reports whether Postgres refused the data itself (classes

@@ -41,6 +41,16 @@ func BeginBatch(ctx context.Context, tx pgx.Tx, lane string) (int64, error) {
 	return id, nil
 }
 
+// BatchExists reports whether a journal batch committed (its row exists):
+// for a lane whose COMMIT got no answer.
+func BatchExists(ctx context.Context, q Querier, batch int64) (bool, error) {
+	var ok bool
+	if err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM journal_batches WHERE id = $1)`, batch).Scan(&ok); err != nil {
+		return false, fmt.Errorf("batch %d committed?: %w", batch, err)
+	}
+	return ok, nil
+}
+
 // SetPublished moves lane's published watermark to batch (an idle lane, or
 // at shutdown).
 func SetPublished(ctx context.Context, q Querier, lane string, batch int64) error {
