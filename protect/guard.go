@@ -234,6 +234,13 @@ func (g *Guard) senders(r *compiled, m *Message, dest string, countReplaced bool
 
 // rangeOf is the destination without its last digits, never shorter than
 // its country code.
+// RangeOf is dest's range with the last digits removed (never shorter
+// than its country code), for a destination that pumping rules did not see.
+func RangeOf(dest string, digits int) string {
+	dest = trimPlus(dest)
+	return rangeOf(dest, router.CountryPrefix(dest), digits)
+}
+
 func rangeOf(dest, country string, digits int) string {
 	n := len(dest) - digits
 	if n < len(country) {

@@ -10,9 +10,11 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 
+	"github.com/smsgate/smsgate/internal/config"
 	"github.com/smsgate/smsgate/internal/message"
 	"github.com/smsgate/smsgate/internal/store"
 	"github.com/smsgate/smsgate/internal/web"
+	"github.com/smsgate/smsgate/protect"
 )
 
 // Operator controls, shared by the cluster through Postgres
@@ -71,7 +73,22 @@ func (g *Gateway) OperatorAction(ctx context.Context, name, action string) error
 
 // Holds lists held messages (fraud_hold, content).
 func (g *Gateway) Holds(ctx context.Context) (any, error) {
-	return store.Holds(ctx, g.store.Pool, 10000)
+	hs, err := store.Holds(ctx, g.store.Pool, 10000)
+	if err != nil {
+		return nil, err
+	}
+	// Every entry has a range: a content hold gets its destination's
+	// range under the pumping rules (or their default width when pumping
+	// is off), so the list can be grouped by range.
+	for i := range hs {
+		if hs[i].Range == "" {
+			hs[i].Range = g.protect.guard.RangeOf(hs[i].Dest)
+			if hs[i].Range == "" {
+				hs[i].Range = protect.RangeOf(hs[i].Dest, config.DefaultPrefixDigits)
+			}
+		}
+	}
+	return hs, nil
 }
 
 // HoldAction releases (sent normally) or drops (rejected with the hold's

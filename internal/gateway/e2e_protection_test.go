@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -173,6 +174,11 @@ func TestProtectionEndToEnd(t *testing.T) {
 	}
 	var fraud []store.Hold
 	for _, h := range holds {
+		// The contract lists id, account, range, reason and since for
+		// every hold; a content hold has its destination's range.
+		if b, _ := json.Marshal(h); !strings.Contains(string(b), `"range":"99`) {
+			t.Errorf("hold without its range: %s", b)
+		}
 		if h.Reason == "fraud_hold" {
 			fraud = append(fraud, h)
 			if h.Account != "spam" || h.Range != "99557712" {

@@ -68,9 +68,24 @@ func (g *Gateway) sampleBilling() error {
 	if err != nil {
 		return err
 	}
+	m := g.metrics
+	now := make(map[[3]string]bool, len(rows))
 	for _, r := range rows {
-		g.metrics.billedParts.WithLabelValues(r.Operator, r.Currency).Set(float64(r.Parts))
-		g.metrics.billedRevenue.WithLabelValues(r.Operator, r.Currency).Set(r.Revenue.Float64())
+		k := [3]string{r.Account, r.Operator, r.Currency}
+		now[k] = true
+		m.billedParts.WithLabelValues(k[:]...).Set(float64(r.Parts))
+		m.billedRevenue.WithLabelValues(k[:]...).Set(r.Revenue.Float64())
+		m.billedCost.WithLabelValues(k[:]...).Set(r.Cost.Float64())
 	}
+	// Series of a past month (or a vanished account) go; the others were
+	// overwritten in place, so a scrape never sees them missing.
+	for k := range m.billedSeries {
+		if !now[k] {
+			m.billedParts.DeleteLabelValues(k[:]...)
+			m.billedRevenue.DeleteLabelValues(k[:]...)
+			m.billedCost.DeleteLabelValues(k[:]...)
+		}
+	}
+	m.billedSeries = now
 	return nil
 }

@@ -11,8 +11,10 @@ type metrics struct {
 	queueDepth    *prometheus.GaugeVec // operator, state
 	dlrTimeouts   prometheus.Counter
 	kafkaLag      prometheus.Gauge
-	billedParts   *prometheus.GaugeVec // operator, currency (this month, sampled from billing_month)
+	billedParts   *prometheus.GaugeVec // account, operator, currency (this month, sampled from billing_month)
 	billedRevenue *prometheus.GaugeVec
+	billedCost    *prometheus.GaugeVec
+	billedSeries  map[[3]string]bool     // label sets set at the last sample (housekeeping's)
 	recovered     *prometheus.CounterVec // as: unknown
 	holds         *prometheus.CounterVec // action: released, dropped
 	duplicates    prometheus.Counter
@@ -27,9 +29,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		kafkaLag: prometheus.NewGauge(prometheus.GaugeOpts{Name: "smsgate_kafka_consumer_lag_records",
 			Help: "sms.submit records not yet committed by the consumer group (log end minus committed), sampled."}),
 		billedParts: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "smsgate_billing_month_parts",
-			Help: "Parts billed this calendar month (UTC), sampled from the ledger aggregates."}, []string{"operator", "currency"}),
+			Help: "Parts billed this calendar month (UTC) per account, operator and currency, sampled from the ledger aggregates."}, []string{"account", "operator", "currency"}),
 		billedRevenue: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "smsgate_billing_month_revenue",
-			Help: "Customer price billed this calendar month (UTC), sampled; for display, sums use the ledger."}, []string{"operator", "currency"}),
+			Help: "Customer price billed this calendar month (UTC) per account, operator and currency, sampled; for display, exact sums are the ledger's."}, []string{"account", "operator", "currency"}),
+		billedCost: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "smsgate_billing_month_cost",
+			Help: "Operator cost of the parts billed this calendar month (UTC) per account, operator and currency, sampled."}, []string{"account", "operator", "currency"}),
+		billedSeries: map[[3]string]bool{},
 		recovered: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "smsgate_recovered_claims_total",
 			Help: "Messages of dead instances (or this instance's previous life) journaled without outcome, resolved as unknown."}, []string{"as"}),
 		holds: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "smsgate_holds_resolved_total",
@@ -38,7 +43,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Duplicate events published (records produced again with an id already accepted)."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.queueDepth, m.dlrTimeouts, m.kafkaLag, m.billedParts, m.billedRevenue, m.recovered, m.holds, m.duplicates)
+		reg.MustRegister(m.queueDepth, m.dlrTimeouts, m.kafkaLag, m.billedParts, m.billedRevenue, m.billedCost, m.recovered, m.holds, m.duplicates)
 	}
 	return m
 }

@@ -203,21 +203,24 @@ WHERE m.id = u.id AND m.gen = u.gen AND m.due IS NOT NULL AND m.owner IS NULL`, 
 type Hold struct {
 	ID      string    `json:"id"`
 	Account string    `json:"account"`
-	Range   string    `json:"range,omitempty"`
+	Range   string    `json:"range"`
 	Reason  string    `json:"reason"`
 	Since   time.Time `json:"since"`
+	// Dest fills Range for a hold that has no pumping range (a content
+	// hold): the caller gives the destination's range.
+	Dest string `json:"-"`
 }
 
 // Holds lists held messages, oldest first.
 func Holds(ctx context.Context, q Querier, limit int) ([]Hold, error) {
-	rows, err := q.Query(ctx, `SELECT id, account, coalesce(hold_range, ''), coalesce(reason, ''), coalesce(held_at, created_at)
+	rows, err := q.Query(ctx, `SELECT id, account, coalesce(hold_range, ''), coalesce(reason, ''), coalesce(held_at, created_at), dest
 FROM messages WHERE state = 8 AND due IS NOT NULL ORDER BY held_at NULLS FIRST, created_at LIMIT $1`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("holds: %w", err)
 	}
 	out := []Hold{}
 	var h Hold
-	if _, err := pgx.ForEachRow(rows, []any{&h.ID, &h.Account, &h.Range, &h.Reason, &h.Since}, func() error { out = append(out, h); return nil }); err != nil {
+	if _, err := pgx.ForEachRow(rows, []any{&h.ID, &h.Account, &h.Range, &h.Reason, &h.Since, &h.Dest}, func() error { out = append(out, h); return nil }); err != nil {
 		return nil, fmt.Errorf("holds: %w", err)
 	}
 	return out, nil
