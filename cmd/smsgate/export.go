@@ -106,15 +106,16 @@ func runExport(ctx context.Context, args []string) error {
 	return nil
 }
 
-// postgresDSN is where the offline commands (export, reconcile) read
-// Postgres: the config file's postgres.dsn, else $SMSGATE_POSTGRES_DSN.
+// postgresDSN is where the offline commands (export, reconcile, import)
+// read Postgres: the config file's postgres.dsn (only that section is
+// read: no SMSC password is needed), else $SMSGATE_POSTGRES_DSN.
 func postgresDSN(cfgPath string) (string, error) {
 	if cfgPath != "" {
-		cfg, err := config.Load(cfgPath)
+		pg, err := config.LoadPostgres(cfgPath)
 		if err != nil {
 			return "", errors.New(config.OneLine(err))
 		}
-		return cfg.Postgres.DSN, nil
+		return pg.DSN, nil
 	}
 	if dsn := os.Getenv("SMSGATE_POSTGRES_DSN"); dsn != "" {
 		return dsn, nil

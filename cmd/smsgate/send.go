@@ -8,11 +8,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/segmentio/kafka-go"
 
 	"github.com/smsgate/smsgate/internal/config"
+	"github.com/smsgate/smsgate/router"
 )
 
 func init() {
@@ -38,7 +41,8 @@ func runSend(ctx context.Context, args []string) error {
 	}
 	var bs []string
 	topic := "sms.submit"
-	if cfg, err := config.Load(*path); err == nil {
+	cfg, err := config.Load(*path)
+	if err == nil {
 		bs, topic = cfg.Kafka.Brokers, cfg.Kafka.Topics.Submit
 		if *account == "" && len(cfg.Accounts) > 0 {
 			*account = cfg.Accounts[0].Name
@@ -59,6 +63,9 @@ func runSend(ctx context.Context, args []string) error {
 		var b [8]byte
 		_, _ = rand.Read(b[:])
 		*id = "cli-" + hex.EncodeToString(b[:])
+	}
+	if err := validateSend(cfg, sendRecord{id: *id, account: *account, from: *from, to: *to, text: *text, kind: *kind, priority: *prio}); err != nil {
+		return err
 	}
 	rec := map[string]any{"id": *id, "account": *account, "from": *from, "to": *to, "text": *text}
 	if *kind != "" {
@@ -92,4 +99,54 @@ func splitComma(s string) []string {
 		}
 	}
 	return out
+}
+
+type sendRecord struct {
+	id, account, from, to, text, kind string
+	priority                          int
+}
+
+// validateSend refuses what ingest would send to the DLQ, before it is
+// produced: the operator at the command line hears why at once. cfg may be
+// nil (no config: -brokers only), then the account and a national number
+// cannot be checked.
+func validateSend(cfg *config.Config, r sendRecord) error {
+	var problems []string
+	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	for _, f := range []struct{ name, v string }{{"-id", r.id}, {"-account", r.account}, {"-from", r.from}, {"-to", r.to}, {"-text", r.text}} {
+		if strings.IndexByte(f.v, 0) >= 0 || !utf8.ValidString(f.v) {
+			bad("%s: NUL or invalid UTF-8", f.name)
+		}
+	}
+	if n := utf8.RuneCountInString(r.id); n > 64 {
+		bad("-id: %d characters, at most 64", n)
+	}
+	switch r.kind {
+	case "", "transactional", "marketing":
+	default:
+		bad("-kind %q: transactional or marketing", r.kind)
+	}
+	if r.priority < 0 || r.priority > 9 {
+		bad("-priority %d: 0-9", r.priority)
+	}
+	country := ""
+	if cfg != nil {
+		if r.account == "" {
+			bad("-account: required (the config has no accounts)")
+		} else if a, ok := cfg.Account(r.account); !ok {
+			bad("-account %q: not in the config", r.account)
+		} else {
+			country = a.Country
+		}
+		if country == "" && cfg.Numbering != nil {
+			country = cfg.Numbering.DefaultCountry
+		}
+	}
+	if _, err := router.NormalizeMSISDN(r.to, country); err != nil {
+		bad("-to: %v", err)
+	}
+	if len(problems) > 0 {
+		return errors.New(strings.Join(problems, "; "))
+	}
+	return nil
 }
