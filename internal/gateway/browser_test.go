@@ -37,7 +37,7 @@ func TestStatusPageInBrowser(t *testing.T) {
 	e.start()
 	addr := make(chan string, 1)
 	const financeToken = "page-finance-token"
-	srv := web.New(web.Options{Listen: "127.0.0.1:0", Tokens: []config.Token{{Name: "fin", Token: financeToken, Scopes: []string{config.ScopeStatus, config.ScopeFinance}}}, Gatherer: e.reg, Store: e.st, Ready: e.gw.Ready, Live: e.gw.Live, Addr: addr})
+	srv := web.New(web.Options{Listen: "127.0.0.1:0", Tokens: []config.Token{{Name: "fin", Token: financeToken, Scopes: []string{config.ScopeStatus, config.ScopeFinance}}}, Gatherer: e.reg, Store: e.st, Ready: e.gw.Ready, Live: e.gw.Live, Trace: e.gw.Trace, Addr: addr})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
@@ -69,7 +69,7 @@ func TestStatusPageInBrowser(t *testing.T) {
 		outDir = t.TempDir()
 	}
 	shot := filepath.Join(outDir, "status-page.png")
-	cmd := exec.Command("node", filepath.Join(dir, "status_page.js"), base, shot, financeToken)
+	cmd := exec.Command("node", filepath.Join(dir, "status_page.js"), base, shot, financeToken, "p0000-00")
 	cmd.Dir = dir
 	out, err := cmd.CombinedOutput()
 	if err != nil {

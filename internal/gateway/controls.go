@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/smsgate/smsgate/internal/config"
+	"github.com/smsgate/smsgate/internal/events"
 	"github.com/smsgate/smsgate/internal/message"
 	"github.com/smsgate/smsgate/internal/store"
 	"github.com/smsgate/smsgate/internal/web"
@@ -135,4 +136,13 @@ func (g *Gateway) HoldAction(ctx context.Context, id, action string) error {
 		return err
 	}
 	return fmt.Errorf("action %q (want release or drop): %w", action, web.ErrNotFound)
+}
+
+// Trace is a message's journey for the API and the status page.
+func (g *Gateway) Trace(ctx context.Context, id string) (any, error) {
+	doc, err := events.TraceOf(ctx, g.store.Pool, id, g.cfg.HTTP.ShowMessageText, g.lastPartOnly)
+	if errors.Is(err, store.ErrNoMessage) {
+		return nil, fmt.Errorf("message %q: %w", id, web.ErrNotFound)
+	}
+	return doc, err
 }

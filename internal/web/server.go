@@ -40,6 +40,9 @@ type Options struct {
 	// Control is the operator API (drain/disable/enable, blocklist,
 	// holds); nil → 503.
 	Control Controller
+	// Trace returns a message's journey (JSON-encodable); an error
+	// wrapping ErrNotFound answers 404. Nil → 503.
+	Trace func(ctx context.Context, id string) (any, error)
 	// Addr, when set, receives the bound address once listening.
 	Addr chan<- string
 }
@@ -70,6 +73,7 @@ func New(o Options) *Server {
 	s.mux.Handle("GET /api/v1/exports/mo", s.auth(config.ScopeFinance, s.audited("export mo", http.HandlerFunc(s.exportMO))))
 	s.mux.Handle("GET /api/v1/billing/summary", s.auth(config.ScopeFinance, http.HandlerFunc(s.summary)))
 	s.controlRoutes()
+	s.mux.Handle("GET /api/v1/messages/{id}", s.auth(config.ScopeStatus, http.HandlerFunc(s.trace)))
 	return s
 }
 
@@ -79,6 +83,21 @@ func (s *Server) Handler() http.Handler {
 		r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
 		s.mux.ServeHTTP(w, r)
 	})
+}
+
+func (s *Server) trace(w http.ResponseWriter, r *http.Request) {
+	if s.o.Trace == nil {
+		http.Error(w, "trace unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	doc, err := s.o.Trace(ctx, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, doc)
 }
 
 // ReloadTLS re-reads the certificate and key; the old pair stays in use if

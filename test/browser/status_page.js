@@ -4,7 +4,8 @@
 // screenshot.
 // Without a token the page shows no money; after a finance token is typed
 // into the token box, the billing table appears.
-//   node status_page.js http://127.0.0.1:PORT OUT.png FINANCE_TOKEN
+// The message trace search shows the same steps as the API for TRACE_ID.
+//   node status_page.js http://127.0.0.1:PORT OUT.png FINANCE_TOKEN TRACE_ID
 // Prints one JSON line with what it saw; exits non-zero on any failure.
 'use strict';
 const { chromium } = require('playwright-core');
@@ -20,7 +21,7 @@ async function metric(base, name, labels) {
 }
 
 (async () => {
-  const [base, shot, financeToken] = process.argv.slice(2);
+  const [base, shot, financeToken, traceID] = process.argv.slice(2);
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
@@ -63,9 +64,18 @@ async function metric(base, name, labels) {
     if (await page.locator('#billing-locked').isVisible()) throw new Error('billing still locked with a finance token');
     if (!statusCalls.some(h => h === 'Bearer ' + financeToken)) throw new Error('the token was not sent in the Authorization header');
     if (page.url().includes(financeToken)) throw new Error('the token is in the URL');
+    // Trace: the search box shows the same steps the API answers.
+    await page.fill('#trace-id', traceID);
+    await page.click('#trace-form button');
+    await page.locator('#trace-steps li').first().waitFor({ timeout: 10000 });
+    const shownSteps = await page.locator('#trace-steps li .what').allInnerTexts();
+    const api = await (await fetch(base + '/api/v1/messages/' + encodeURIComponent(traceID), { headers: { Authorization: 'Bearer ' + financeToken } })).json();
+    const apiSteps = api.steps.map(s => s.what);
+    if (shownSteps.length < 3 || JSON.stringify(shownSteps) !== JSON.stringify(apiSteps))
+      throw new Error(`trace on the page ${JSON.stringify(shownSteps)} differs from the API ${JSON.stringify(apiSteps)}`);
     if (external.length) throw new Error('external requests: ' + external.join(', '));
     await page.screenshot({ path: shot, fullPage: true });
-    console.log(JSON.stringify({ first, later, shown, metrics: m, quality: { page: pageRate, metrics: metricRate } }));
+    console.log(JSON.stringify({ first, later, shown, metrics: m, quality: { page: pageRate, metrics: metricRate }, traceSteps: shownSteps.length }));
   } finally {
     await browser.close();
   }

@@ -123,6 +123,33 @@ document.getElementById('token-form').addEventListener('submit', ev => {
   if (token) sessionStorage.setItem('smsgate-token', token); else sessionStorage.removeItem('smsgate-token');
   document.getElementById('token').value = '';
 });
+// Message trace: the journey of one id (GET /api/v1/messages/{id}, status
+// scope), one line per step, times in UTC.
+document.getElementById('trace-form').addEventListener('submit', async ev => {
+  ev.preventDefault();
+  const id = document.getElementById('trace-id').value.trim();
+  const msg = document.getElementById('trace-msg');
+  const list = document.getElementById('trace-steps');
+  const summary = document.getElementById('trace-summary');
+  list.replaceChildren(); summary.textContent = ''; msg.textContent = '';
+  if (!id) return;
+  const headers = token ? { Authorization: 'Bearer ' + token } : {};
+  let r;
+  try { r = await fetch('/api/v1/messages/' + encodeURIComponent(id), { cache: 'no-store', headers }); } catch (e) { msg.textContent = 'request failed'; return; }
+  if (r.status === 401 || r.status === 403) { msg.textContent = 'give a token with the status scope first'; return; }
+  if (r.status === 404) { msg.textContent = 'no message with this id (never accepted, or past retention)'; return; }
+  if (!r.ok) { msg.textContent = 'error ' + r.status; return; }
+  const doc = await r.json();
+  const m = doc.message;
+  summary.textContent = `${m.id}: account ${m.account}, from ${m.from} to ${m.to}, ${m.parts} part(s), ${m.encoding}, ${m.kind}` +
+    (doc.status ? ` — now ${doc.status.status}` : ' — no status yet');
+  for (const s of doc.steps) {
+    const li = el('li', { 'data-at': s.at });
+    li.appendChild(el('time', { datetime: s.at }, new Date(s.at).toISOString().replace('T', ' ').replace('Z', ' UTC')));
+    li.appendChild(el('span', { class: 'what' }, s.what));
+    list.appendChild(li);
+  }
+});
 async function poll() {
   try {
     const headers = token ? { Authorization: 'Bearer ' + token } : {};
