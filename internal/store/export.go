@@ -273,3 +273,46 @@ func (o *OurPartsCursor) Next(p *billing.OurPart) error {
 
 // Close releases the cursor.
 func (o *OurPartsCursor) Close() error { return o.c.Close() }
+
+// FindMO reads one MO by id (its newest day if the id repeats).
+func (s *Store) FindMO(ctx context.Context, id string) (*billing.MORow, error) {
+	out, err := s.queryMO(ctx, `SELECT id, received_at, operator, src, dst, body, coalesce(keyword, ''), parts
+FROM mo WHERE id = $1 ORDER BY day DESC LIMIT 1`, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, ErrNoMessage
+	}
+	return &out[0], nil
+}
+
+// SearchMO lists the MO a number sent or received in [from, to), newest
+// first, at most limit.
+func (s *Store) SearchMO(ctx context.Context, number string, from, to time.Time, limit int) ([]billing.MORow, error) {
+	return s.queryMO(ctx, `SELECT id, received_at, operator, src, dst, body, coalesce(keyword, ''), parts
+FROM mo WHERE (src = $1 OR dst = $1) AND day BETWEEN $2 AND $3 AND received_at >= $4 AND received_at < $5
+ORDER BY received_at DESC LIMIT $6`, number, Day(from), Day(to), from, to, limit)
+}
+
+func (s *Store) queryMO(ctx context.Context, sql string, args ...any) ([]billing.MORow, error) {
+	rows, err := s.Pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("mo: %w", err)
+	}
+	defer rows.Close()
+	out := []billing.MORow{}
+	for rows.Next() {
+		var r billing.MORow
+		var parts int16
+		if err := rows.Scan(&r.ID, &r.ReceivedAt, &r.Operator, &r.From, &r.To, &r.Text, &r.Keyword, &parts); err != nil {
+			return nil, fmt.Errorf("mo: %w", err)
+		}
+		r.Parts = int(parts)
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("mo: %w", err)
+	}
+	return out, nil
+}

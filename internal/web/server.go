@@ -10,6 +10,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -74,6 +75,8 @@ func New(o Options) *Server {
 	s.mux.Handle("GET /api/v1/billing/summary", s.auth(config.ScopeFinance, http.HandlerFunc(s.summary)))
 	s.controlRoutes()
 	s.mux.Handle("GET /api/v1/messages/{id}", s.auth(config.ScopeStatus, http.HandlerFunc(s.trace)))
+	s.mux.Handle("GET /api/v1/mo/{id}", s.auth(config.ScopeStatus, http.HandlerFunc(s.moByID), config.ScopeFinance))
+	s.mux.Handle("GET /api/v1/mo", s.auth(config.ScopeStatus, http.HandlerFunc(s.moSearch), config.ScopeFinance))
 	return s
 }
 
@@ -189,9 +192,9 @@ func (s *Server) caller(r *http.Request) (tok config.Token, ok bool, err error) 
 	return s.o.Tokens[found], true, nil
 }
 
-// auth requires "Authorization: Bearer <token>" with scope: 401 without a
-// token, 403 with one that is unknown or lacks the scope.
-func (s *Server) auth(scope string, next http.Handler) http.Handler {
+// auth requires "Authorization: Bearer <token>" with scope (or one of
+// more): 401 without a token, 403 with one that is unknown or lacks it.
+func (s *Server) auth(scope string, next http.Handler, orScopes ...string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tok, sent, err := s.caller(r)
 		switch {
@@ -202,8 +205,8 @@ func (s *Server) auth(scope string, next http.Handler) http.Handler {
 		case err != nil:
 			http.Error(w, err.Error(), http.StatusForbidden)
 			return
-		case !tok.Has(scope):
-			http.Error(w, "this token lacks the "+scope+" scope", http.StatusForbidden)
+		case !tok.Has(scope) && !slices.ContainsFunc(orScopes, tok.Has):
+			http.Error(w, "this token lacks the "+strings.Join(append([]string{scope}, orScopes...), " or ")+" scope", http.StatusForbidden)
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), tokenKey{}, tok.Name)))
