@@ -221,3 +221,36 @@ func FuzzBillingCSVRoundTrip(f *testing.F) {
 		}
 	})
 }
+
+// The summary CSV adds up the rows exactly, per account, operator and
+// currency, then per currency.
+func TestWriteBillingSummaryCSV(t *testing.T) {
+	rows := []BillingRow{
+		{MessageID: "a", Part: 1, Account: "acme", Operator: "magti", Currency: "EUR", Cost: 12000, Price: 30000},
+		{MessageID: "a", Part: 2, Account: "acme", Operator: "magti", Currency: "EUR", Cost: 12000, Price: 30000},
+		{MessageID: "b", Part: 1, Account: "beta", Operator: "magti", Currency: "EUR", Cost: 12000, Price: 50000},
+		{MessageID: "c", Part: 1, Account: "=beta", Operator: "silknet", Currency: "GEL", Cost: 1, Price: 3},
+	}
+	var buf bytes.Buffer
+	n, err := WriteBillingSummaryCSV(&buf, &sliceBilling{rows: rows})
+	if err != nil || n != 4 {
+		t.Fatalf("n=%d err=%v", n, err)
+	}
+	want := [][]string{
+		SummaryHeader(),
+		{"'=beta", "silknet", "GEL", "1", "0.000001", "0.000003", "0.000002"},
+		{"acme", "magti", "EUR", "2", "0.024", "0.06", "0.036"},
+		{"beta", "magti", "EUR", "1", "0.012", "0.05", "0.038"},
+		{"total", "", "EUR", "3", "0.036", "0.11", "0.074"},
+		{"total", "", "GEL", "1", "0.000001", "0.000003", "0.000002"},
+	}
+	got := readCSV(t, buf.Bytes())
+	if len(got) != len(want) {
+		t.Fatalf("got %q", got)
+	}
+	for i := range want {
+		if !slices.Equal(got[i], want[i]) {
+			t.Errorf("row %d: got %q, want %q", i, got[i], want[i])
+		}
+	}
+}

@@ -99,10 +99,12 @@ func TestWriteBillingXLSX(t *testing.T) {
 		t.Fatalf("n=%d last progress=%d err=%v", n, last, err)
 	}
 	f := openXLSX(t, buf.Bytes())
-	if got := f.GetSheetList(); !slices.Equal(got, []string{"billing"}) {
+	if got := f.GetSheetList(); !slices.Equal(got, []string{"billing", "summary"}) {
 		t.Fatalf("sheets %v", got)
 	}
-	checkFrozenHeader(t, f, "billing", BillingHeader())
+	checkFrozenHeader(t, f, "billing", xlsxHeader(BillingHeader()))
+	checkPrintable(t, f, "billing", "$A$1:$K$1001")
+	checkSummary(t, f, rows)
 	all, err := f.GetRows("billing", excelize.Options{RawCellValue: true})
 	if err != nil || len(all) != 1001 {
 		t.Fatalf("%d rows, %v", len(all), err)
@@ -165,7 +167,7 @@ func TestWriteBillingXLSXEmpty(t *testing.T) {
 		t.Fatalf("n=%d err=%v", n, err)
 	}
 	f := openXLSX(t, buf.Bytes())
-	checkFrozenHeader(t, f, "billing", BillingHeader())
+	checkFrozenHeader(t, f, "billing", xlsxHeader(BillingHeader()))
 	rows, err := f.GetRows("billing")
 	if err != nil || len(rows) != 1 {
 		t.Errorf("rows %q, %v", rows, err)
@@ -192,7 +194,10 @@ func TestWriteMOXLSX(t *testing.T) {
 	if got := f.GetSheetList(); !slices.Equal(got, []string{"mo"}) {
 		t.Fatalf("sheets %v", got)
 	}
-	checkFrozenHeader(t, f, "mo", MOHeader())
+	checkFrozenHeader(t, f, "mo", xlsxHeader(MOHeader()))
+	if h, _ := f.GetCellValue("mo", "B1"); h != "received_at (UTC)" {
+		t.Errorf("mo!B1 = %q: the time column names its zone", h)
+	}
 	for i, r := range rows {
 		x := strconv.Itoa(i + 2)
 		for col, want := range map[string]string{"A": r.ID, "C": r.Operator, "D": r.From, "E": r.To, "F": r.Text, "G": r.Keyword, "H": strconv.Itoa(r.Parts)} {
@@ -223,7 +228,7 @@ func TestXLSXContinuationSheets(t *testing.T) {
 		}
 	}
 	var buf bytes.Buffer
-	if err := b.finish(&buf); err != nil {
+	if err := b.finish(&buf, nil); err != nil {
 		t.Fatal(err)
 	}
 	f := openXLSX(t, buf.Bytes())
@@ -283,4 +288,54 @@ func (f *failAfter) Next(r *BillingRow) error {
 		}
 	}
 	return err
+}
+
+// checkPrintable: an autofilter over header and data, landscape, one
+// page wide, the header row repeated on every printed page.
+func checkPrintable(t *testing.T, f *excelize.File, sheet, ref string) {
+	t.Helper()
+	filters := f.GetDefinedName()
+	var filter, titles bool
+	for _, d := range filters {
+		if d.Scope == sheet && d.Name == "_xlnm._FilterDatabase" && d.RefersTo == "'"+sheet+"'!"+ref {
+			filter = true
+		}
+		if d.Scope == sheet && d.Name == "_xlnm.Print_Titles" && d.RefersTo == "'"+sheet+"'!$1:$1" {
+			titles = true
+		}
+	}
+	if !filter || !titles {
+		t.Errorf("%s: autofilter %v, print titles %v: %+v", sheet, filter, titles, filters)
+	}
+	pl, err := f.GetPageLayout(sheet)
+	if err != nil || pl.Orientation == nil || *pl.Orientation != "landscape" || pl.FitToWidth == nil || *pl.FitToWidth != 1 {
+		t.Errorf("%s: page layout %+v, %v", sheet, pl, err)
+	}
+	props, err := f.GetSheetProps(sheet)
+	if err != nil || props.FitToPage == nil || !*props.FitToPage {
+		t.Errorf("%s: fit to page not set: %+v, %v", sheet, props, err)
+	}
+}
+
+// checkSummary: the summary sheet's totals equal the rows', exactly.
+func checkSummary(t *testing.T, f *excelize.File, rows []BillingRow) {
+	t.Helper()
+	var want Summary
+	for i := range rows {
+		want.Add(&rows[i])
+	}
+	got, err := f.GetRows("summary", excelize.Options{RawCellValue: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp := append(want.Rows(), want.Totals()...)
+	if len(got) != len(exp)+1 || !slices.Equal(got[0], SummaryHeader()) {
+		t.Fatalf("summary rows %q, want %d", got, len(exp)+1)
+	}
+	for i, r := range exp {
+		g := got[i+1]
+		if g[0] != r.Account || g[2] != r.Currency || g[3] != strconv.FormatInt(r.Parts, 10) || g[4] != r.Cost.String() || g[5] != r.Price.String() || g[6] != r.Margin().String() {
+			t.Errorf("summary row %d = %q, want %+v (margin %s)", i+1, g, r, r.Margin())
+		}
+	}
 }

@@ -19,7 +19,7 @@ func init() {
 
 func runExport(ctx context.Context, args []string) error {
 	if len(args) == 0 || (args[0] != "billing" && args[0] != "mo") {
-		return errors.New("usage: smsgate export billing|mo [-config FILE] -from DATE -to DATE -format csv|xlsx -o FILE [-account A] [-operator O]")
+		return errors.New("usage: smsgate export billing|mo [-config FILE] -from DATE -to DATE -format csv|xlsx -o FILE [-account A] [-operator O] [-summary]")
 	}
 	what := args[0]
 	fs := newFlagSet("export " + what)
@@ -30,8 +30,12 @@ func runExport(ctx context.Context, args []string) error {
 	out := fs.String("o", "", "output file (default stdout for csv)")
 	account := fs.String("account", "", "only this account")
 	operator := fs.String("operator", "", "only this operator")
+	summary := fs.Bool("summary", false, "billing only: the totals per account, operator and currency (and per currency) as CSV, instead of one row per part")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
+	}
+	if *summary && (what != "billing" || *format != "csv") {
+		return errors.New("-summary is for export billing with -format csv (the XLSX export has a summary sheet)")
 	}
 	f, t, err := web.ParseRange(*from, *to)
 	if err != nil {
@@ -70,9 +74,12 @@ func runExport(ctx context.Context, args []string) error {
 			return err
 		}
 		defer cur.Close()
-		if *format == "xlsx" {
+		switch {
+		case *summary:
+			n, err = billing.WriteBillingSummaryCSV(w, cur)
+		case *format == "xlsx":
 			n, err = billing.WriteBillingXLSX(w, cur, bar)
-		} else {
+		default:
 			n, err = billing.WriteBillingCSV(w, cur, bar)
 		}
 		if err != nil {

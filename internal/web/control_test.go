@@ -3,10 +3,11 @@ package web
 import (
 	"context"
 	"fmt"
-	"github.com/smsgate/smsgate/internal/config"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/smsgate/smsgate/internal/config"
 )
 
 // fakeControl records calls and answers per name: "ghost" is unknown

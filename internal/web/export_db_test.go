@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/csv"
 	"encoding/hex"
-	"github.com/smsgate/smsgate/internal/config"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,6 +17,8 @@ import (
 	"github.com/xuri/excelize/v2"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/smsgate/smsgate/billing"
+	"github.com/smsgate/smsgate/internal/config"
 	"github.com/smsgate/smsgate/internal/store"
 )
 
@@ -140,11 +141,12 @@ func TestXLSXOpensInLibreOffice(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(soffice, "--headless", "--norestore", "-env:UserInstallation=file://"+filepath.Join(dir, "profile"),
-		"--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false", "--outdir", dir, in)
+		// The 12th token, -1, writes every sheet to its own file (billing-<sheet>.csv).
+		"--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1", "--outdir", dir, in)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("soffice: %v\n%s", err, out)
 	}
-	got, err := os.ReadFile(filepath.Join(dir, "billing.csv"))
+	got, err := os.ReadFile(filepath.Join(dir, "billing-billing.csv"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,6 +161,9 @@ func TestXLSXOpensInLibreOffice(t *testing.T) {
 	for i := range ours {
 		for j := range ours[i] {
 			a, b := lo[i][j], ours[i][j]
+			if i == 0 && a == b+" (UTC)" { // the XLSX header names the time columns' zone
+				continue
+			}
 			if j == 6 && i > 0 { // LibreOffice renders the date cell with its own format
 				if !strings.HasPrefix(strings.ReplaceAll(b, "T", " "), a[:min(len(a), 16)]) {
 					t.Errorf("row %d submitted_at: LibreOffice %q vs CSV %q", i, a, b)
@@ -169,5 +174,45 @@ func TestXLSXOpensInLibreOffice(t *testing.T) {
 				t.Errorf("row %d col %d: LibreOffice %q vs CSV %q", i, j, a, b)
 			}
 		}
+	}
+	// The summary sheet, as LibreOffice reads it, has the ledger's totals.
+	sb, err := os.ReadFile(filepath.Join(dir, "billing-summary.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := csv.NewReader(bytes.NewReader(sb)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := st.Pool.Query(context.Background(), `SELECT account, operator, currency, count(*)::text, sum(cost)::text, sum(price)::text FROM ledger
+WHERE submitted_at >= '2026-11-01' AND submitted_at < '2026-12-01' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want [][]string
+	for rows.Next() {
+		var r [6]string
+		if err := rows.Scan(&r[0], &r[1], &r[2], &r[3], &r[4], &r[5]); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, r[:])
+	}
+	rows.Close()
+	if len(want) == 0 || len(sum) < len(want)+2 {
+		t.Fatalf("summary as LibreOffice reads it: %q; ledger groups %q", sum, want)
+	}
+	same := func(a, b string) bool {
+		x, err1 := billing.ParseAmount(a)
+		y, err2 := billing.ParseAmount(b)
+		return err1 == nil && err2 == nil && x == y
+	}
+	for i, w := range want {
+		g := sum[i+1]
+		if g[0] != w[0] || g[1] != w[1] || g[2] != w[2] || g[3] != w[3] || !same(g[4], w[4]) || !same(g[5], w[5]) {
+			t.Errorf("summary row %d: LibreOffice %q, ledger %q", i+1, g, w)
+		}
+	}
+	if last := sum[len(sum)-1]; last[0] != "total" {
+		t.Errorf("no grand total row: %q", last)
 	}
 }

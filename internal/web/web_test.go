@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"errors"
-	"github.com/smsgate/smsgate/internal/config"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +13,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/goleak"
+
+	"github.com/smsgate/smsgate/internal/config"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
