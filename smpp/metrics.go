@@ -17,7 +17,8 @@ type Metrics struct {
 	submits    *prometheus.CounterVec   // operator, status
 	latency    *prometheus.HistogramVec // operator
 	inflight   *prometheus.GaugeVec     // operator
-	bindsUp    *prometheus.GaugeVec     // operator
+	bindsUp    *prometheus.GaugeVec     // operator: transmitting binds (transceiver or transmitter)
+	rxUp       *prometheus.GaugeVec     // operator: receiver-only binds
 	reconnects *prometheus.CounterVec   // operator
 	throttled  *prometheus.CounterVec   // operator
 	late       *prometheus.CounterVec   // operator
@@ -53,7 +54,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		inflight: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "smsgate_smpp_window_inflight",
 			Help: "submit_sm awaiting a response, all binds of the operator."}, op),
 		bindsUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "smsgate_smpp_binds_up",
-			Help: "Binds currently bound."}, op),
+			Help: "Binds that can submit (transceiver or transmitter) currently bound; what operators[].binds counts."}, op),
+		rxUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "smsgate_smpp_receivers_up",
+			Help: "Receiver-only binds currently bound (bind: transmitter+receiver)."}, op),
 		reconnects: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "smsgate_smpp_reconnects_total",
 			Help: "Binds lost and reopened."}, op),
 		throttled: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "smsgate_smpp_throttled_total",
@@ -76,6 +79,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		m.latency = register(reg, m.latency)
 		m.inflight = register(reg, m.inflight)
 		m.bindsUp = register(reg, m.bindsUp)
+		m.rxUp = register(reg, m.rxUp)
 		m.reconnects = register(reg, m.reconnects)
 		m.throttled = register(reg, m.throttled)
 		m.late = register(reg, m.late)
@@ -199,9 +203,14 @@ func (o *opMetrics) pduError(kind string) {
 	}
 }
 
-func (o *opMetrics) bindUp(delta float64) {
-	if o.m != nil {
+func (o *opMetrics) bindUp(delta float64, canSubmit bool) {
+	if o.m == nil {
+		return
+	}
+	if canSubmit {
 		o.m.bindsUp.WithLabelValues(o.op).Add(delta)
+	} else {
+		o.m.rxUp.WithLabelValues(o.op).Add(delta)
 	}
 }
 

@@ -269,7 +269,7 @@ func sleep(ctx context.Context, d time.Duration) bool {
 }
 
 func (p *Pool) register(s *Session) {
-	p.m.bindUp(1)
+	p.m.bindUp(1, s.o.Mode.canSubmit())
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !s.o.Mode.canSubmit() {
@@ -282,7 +282,7 @@ func (p *Pool) register(s *Session) {
 }
 
 func (p *Pool) unregister(s *Session) {
-	p.m.bindUp(-1)
+	p.m.bindUp(-1, s.o.Mode.canSubmit())
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !s.o.Mode.canSubmit() {

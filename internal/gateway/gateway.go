@@ -121,7 +121,7 @@ func New(cfg *config.Config, st *store.Store, o Options) (*Gateway, error) {
 	noControls := map[string]string{}
 	g.controls.Store(&noControls)
 	if o.Registerer != nil {
-		o.Registerer.MustRegister(qualityCollector{g}, stallCollector{g})
+		o.Registerer.MustRegister(qualityCollector{g}, stallCollector{g}, limitsCollector{g})
 	}
 	if g.protect, err = newProtection(g, cfg, o.Registerer); err != nil {
 		return nil, err

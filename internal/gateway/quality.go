@@ -122,3 +122,31 @@ func (c stallCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(stageSince, prometheus.GaugeValue, now.Sub(last).Seconds(), s.Name)
 	}
 }
+
+// limitsCollector reports each operator's limits next to its use, so a
+// dashboard can show TPS against the cap and the window's fill in %.
+type limitsCollector struct{ g *Gateway }
+
+var (
+	opTPSLimit = prometheus.NewDesc("smsgate_operator_tps_limit",
+		"This instance's share of the operator's TPS cap (parts per second); the cluster's shares add up to operators[].tps.", []string{"operator"}, nil)
+	opTPSRate = prometheus.NewDesc("smsgate_operator_tps_allowed",
+		"The rate the TPS gate allows now: the limit, or less while it backs off after ESME_RTHROTTLED.", []string{"operator"}, nil)
+	opWindowSize = prometheus.NewDesc("smsgate_operator_window_size",
+		"Outstanding submit_sm the operator's bound binds allow here (binds up × window); smsgate_smpp_window_inflight is the use.", []string{"operator"}, nil)
+)
+
+func (c limitsCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- opTPSLimit
+	ch <- opTPSRate
+	ch <- opWindowSize
+}
+
+func (c limitsCollector) Collect(ch chan<- prometheus.Metric) {
+	for name, p := range c.g.pools {
+		st := p.Stats()
+		ch <- prometheus.MustNewConstMetric(opTPSLimit, prometheus.GaugeValue, st.TPSLimit, name)
+		ch <- prometheus.MustNewConstMetric(opTPSRate, prometheus.GaugeValue, st.TPSRate, name)
+		ch <- prometheus.MustNewConstMetric(opWindowSize, prometheus.GaugeValue, float64(st.WindowCap), name)
+	}
+}

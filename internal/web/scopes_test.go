@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
@@ -138,5 +139,34 @@ func TestStatusMoneyNeedsFinance(t *testing.T) {
 	}
 	if code, _ := do(t, "GET", srv.URL+"/api/v1/status", "no-such-token"); code != http.StatusForbidden {
 		t.Errorf("status with a wrong token: %d, want 403", code)
+	}
+}
+
+// operators[].binds_up and live[].binds_up come from one source.
+func TestStatusBindsOneSource(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "smsgate_smpp_binds_up", Help: "x"}, []string{"operator"})
+	reg.MustRegister(g)
+	g.WithLabelValues("silknet").Set(3) // e.g. sampled before a bind dropped
+	live := []struct {
+		Name    string `json:"name"`
+		BindsUp int    `json:"binds_up"`
+	}{{"silknet", 2}}
+	srv := newTestServer(t, Options{Gatherer: reg, Live: func() any { return live }})
+	code, body := do(t, "GET", srv.URL+"/api/v1/status", "")
+	if code != 200 {
+		t.Fatal(code, body)
+	}
+	var doc struct {
+		Operators []struct {
+			Name    string  `json:"name"`
+			BindsUp float64 `json:"binds_up"`
+		} `json:"operators"`
+	}
+	if err := json.Unmarshal([]byte(body), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Operators) != 1 || doc.Operators[0].BindsUp != 2 {
+		t.Errorf("operators %+v, want silknet with the live count 2", doc.Operators)
 	}
 }

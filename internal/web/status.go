@@ -157,6 +157,7 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 	sort.Slice(doc.Operators, func(i, j int) bool { return doc.Operators[i].Name < doc.Operators[j].Name })
 	if s.o.Live != nil {
 		doc.Live = s.o.Live()
+		liveBinds(doc.Live, ops)
 	}
 	if s.o.Store != nil {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
@@ -189,6 +190,28 @@ func (s *Server) recentMO(ctx context.Context, tok config.Token) ([]billing.MORo
 		return nil, nil
 	}
 	return s.o.Store.RecentMO(ctx, 10)
+}
+
+// liveBinds makes the pools' own count the one source of binds_up: the
+// gauge is sampled at another moment and, before it counted transmitters
+// only, also counted receiver binds, so the two could disagree.
+func liveBinds(live any, ops map[string]*operatorStatus) {
+	b, err := json.Marshal(live)
+	if err != nil {
+		return
+	}
+	var rows []struct {
+		Name    string  `json:"name"`
+		BindsUp float64 `json:"binds_up"`
+	}
+	if json.Unmarshal(b, &rows) != nil {
+		return
+	}
+	for _, r := range rows {
+		if o := ops[r.Name]; o != nil {
+			o.BindsUp = r.BindsUp
+		}
+	}
 }
 
 // maskNumber hides the middle of a subscriber number on the page.
