@@ -53,6 +53,7 @@ type Server struct {
 	o    Options
 	mux  *http.ServeMux
 	cert atomic.Pointer[tls.Certificate]
+	hist history // the last 15 minutes of counters, sampled while Run runs
 }
 
 // New builds the routes.
@@ -137,6 +138,10 @@ func (s *Server) Run(ctx context.Context) error {
 		IdleTimeout: 60 * time.Second, MaxHeaderBytes: 64 << 10, ErrorLog: zap.NewStdLog(s.o.Logger)}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	stopSampling := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() { defer close(sampled); s.sampleLoop(stopSampling) }()
+	defer func() { close(stopSampling); <-sampled }()
 	select {
 	case err := <-errc:
 		return err

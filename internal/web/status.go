@@ -49,6 +49,8 @@ type statusDoc struct {
 	// Scopes say what this view includes: money only with finance, recent
 	// MO (numbers masked) only with status.
 	Scopes []string `json:"scopes"`
+	// History holds the counters every 10 s for the last 15 minutes.
+	History []historyPoint `json:"history"`
 }
 
 type recentMO struct {
@@ -67,7 +69,7 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusForbidden)
 		return
 	}
-	doc := statusDoc{At: time.Now().UTC(), Ready: true, Ingested: map[string]float64{}, Scopes: []string{}}
+	doc := statusDoc{At: time.Now().UTC(), Ready: true, Ingested: map[string]float64{}, Scopes: []string{}, History: s.hist.snapshot()}
 	if tok.Scopes != nil {
 		doc.Scopes = tok.Scopes
 	}

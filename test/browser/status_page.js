@@ -53,6 +53,11 @@ async function metric(base, name, labels) {
     const metricRate = await metric(base, 'smsgate_route_delivery_rate', { operator: 'magti' });
     if (!(pageRate > 0.5 && pageRate <= 1)) throw new Error(`route quality: page shows ${rateText} for magti`);
     if (Math.abs(pageRate - metricRate) > 0.1) throw new Error(`route quality: page ${pageRate}, /metrics ${metricRate}`);
+    // Limits next to use, and times in UTC.
+    const win = await cell('window').innerText(), tps = await cell('sent_rate').innerText();
+    if (!win.includes('%') || !tps.includes('/')) throw new Error(`window "${win}" or TPS "${tps}" without its limit`);
+    const upd = await page.locator('#updated').innerText();
+    if (!/\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ? UTC$/.test(upd)) throw new Error(`time not in ISO UTC: "${upd}"`);
     // Money: hidden without a token, shown with a finance token.
     if (!(await page.locator('#billing-locked').isVisible()) || await page.locator('#billing').isVisible())
       throw new Error('billing is shown without a token');

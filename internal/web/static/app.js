@@ -1,7 +1,9 @@
 'use strict';
-// Polls /api/v1/status every second; rates are deltas between polls; the
-// sparklines keep the last 60 points of sent/s and delivered/s.
-const history = {};
+// Polls /api/v1/status every second; rates are deltas between polls. The
+// sparklines come from the server's history (a point every 10 s for the
+// last 15 minutes), so they are full as soon as the page opens. "sent"
+// counts message parts, "delivered" and "failed" count messages. Times are
+// shown in UTC.
 let prev = null;
 
 function fmt(n, d = 0) { return Number(n).toLocaleString(undefined, { maximumFractionDigits: d, minimumFractionDigits: d }); }
@@ -11,6 +13,20 @@ function el(tag, attrs = {}, text) {
   if (text !== undefined) e.textContent = text;
   return e;
 }
+// utc formats a time as ISO 8601 in UTC, to the second.
+function utc(t) { return new Date(t).toISOString().replace(/\.\d+Z$/, '').replace('T', ' ') + ' UTC'; }
+// rates turns the server's history into per-second rates for one operator.
+function rates(history, name) {
+  const sent = [], deliv = [];
+  for (let i = 1; i < history.length; i++) {
+    const a = history[i - 1], b = history[i];
+    const dt = Math.max((Date.parse(b.at) - Date.parse(a.at)) / 1000, 0.001);
+    const x = a.operators[name] || {}, y = b.operators[name] || {};
+    sent.push(Math.max(((y.sent_parts || 0) - (x.sent_parts || 0)) / dt, 0));
+    deliv.push(Math.max(((y.delivered_messages || 0) - (x.delivered_messages || 0)) / dt, 0));
+  }
+  return [sent, deliv];
+}
 function spark(points, color) {
   const w = 120, h = 26, ns = 'http://www.w3.org/2000/svg';
   const svg = document.createElementNS(ns, 'svg');
@@ -19,7 +35,8 @@ function spark(points, color) {
   points.forEach((series, i) => {
     const p = document.createElementNS(ns, 'polyline');
     p.setAttribute('fill', 'none'); p.setAttribute('stroke', color[i]); p.setAttribute('stroke-width', '1.5');
-    p.setAttribute('points', series.map((v, j) => `${(j / 59) * w},${h - 1 - (v / max) * (h - 2)}`).join(' '));
+    const n = Math.max(series.length - 1, 1);
+    p.setAttribute('points', series.map((v, j) => `${(j / n) * w},${h - 1 - (v / max) * (h - 2)}`).join(' '));
     svg.appendChild(p);
   });
   return svg;
@@ -30,7 +47,7 @@ function liveFor(doc, name) {
 function render(doc) {
   const now = Date.parse(doc.at);
   const dt = prev ? Math.max((now - Date.parse(prev.at)) / 1000, 0.001) : 1;
-  document.getElementById('updated').textContent = 'updated ' + new Date(now).toLocaleTimeString();
+  document.getElementById('updated').textContent = 'updated ' + utc(now);
   const health = document.getElementById('health');
   health.textContent = doc.ready ? 'ready' : 'not ready: ' + (doc.reason || '');
   health.className = 'pill ' + (doc.ready ? 'ok' : 'bad');
@@ -45,8 +62,6 @@ function render(doc) {
     const p = prev && prev.operators.find(x => x.name === o.name);
     const sentRate = p ? (o.sent_total - p.sent_total) / dt : 0;
     const delivRate = p ? (o.delivered_total - p.delivered_total) / dt : 0;
-    const hist = history[o.name] || (history[o.name] = { sent: Array(60).fill(0), deliv: Array(60).fill(0) });
-    hist.sent.push(sentRate); hist.sent.shift(); hist.deliv.push(delivRate); hist.deliv.shift();
     const live = liveFor(doc, o.name);
     const tr = el('tr', { 'data-operator': o.name });
     const cell = (field, text, cls) => { const td = el('td', { 'data-operator': o.name, 'data-field': field }, text); if (cls) td.className = cls; tr.appendChild(td); };
@@ -54,8 +69,9 @@ function render(doc) {
     const state = live.state || (o.binds_up > 0 ? 'up' : 'down');
     cell('state', state, 'state-' + state);
     cell('binds', `${fmt(live.binds_up ?? o.binds_up)} / ${fmt(live.binds_wanted ?? o.binds_up)}`);
-    cell('window', `${fmt(live.in_flight ?? o.window_inflight)} / ${fmt(live.window_cap ?? 0)}`);
-    cell('sent_rate', fmt(sentRate, 0));
+    const inflight = live.in_flight ?? o.window_inflight, cap = live.window_cap ?? 0;
+    cell('window', cap > 0 ? `${fmt(100 * inflight / cap, 0)} % (${fmt(inflight)} / ${fmt(cap)})` : `${fmt(inflight)} / —`);
+    cell('sent_rate', live.tps_limit ? `${fmt(sentRate, 0)} / ${fmt(live.tps_limit, 0)} (${fmt(100 * sentRate / live.tps_limit, 0)} %)` : fmt(sentRate, 0));
     cell('delivered_rate', fmt(delivRate, 0));
     cell('sent_total', fmt(o.sent_total));
     cell('delivered_total', fmt(o.delivered_total));
@@ -65,7 +81,7 @@ function render(doc) {
     cell('errors', errs || '—');
     cell('receipt_latency', `${fmt(o.receipt_latency_p50_seconds, 2)} s / ${fmt(o.receipt_latency_p95_seconds, 2)} s`);
     cell('queued', fmt(o.queued));
-    const td = el('td'); td.appendChild(spark([hist.sent, hist.deliv], ['#58a6ff', '#3fb950'])); tr.appendChild(td);
+    const td = el('td'); td.appendChild(spark(rates(doc.history || [], o.name), ['#58a6ff', '#3fb950'])); tr.appendChild(td);
     tbody.appendChild(tr);
   }
   // Quality figures (quality section on): per operator and network, the
@@ -108,7 +124,7 @@ function render(doc) {
   mtb.replaceChildren();
   for (const m of doc.recent_mo) {
     const tr = el('tr');
-    for (const v of [new Date(m.received_at).toLocaleTimeString(), m.operator, m.from, m.to, m.keyword || '']) tr.appendChild(el('td', {}, v));
+    for (const v of [utc(m.received_at), m.operator, m.from, m.to, m.keyword || '']) tr.appendChild(el('td', {}, v));
     const t = el('td', {}, m.text); t.className = 'text'; tr.appendChild(t);
     mtb.appendChild(tr);
   }
