@@ -53,6 +53,9 @@ func TestPrometheusRules(t *testing.T) {
 func TestDashboardQueriesAgainstLiveGateway(t *testing.T) {
 	prom := needTool(t, "prometheus")
 	e := newEnv(t, twoOperators(smppsim.Options{Seed: 1, DeliveredRatio: 0.9, UndelivRatio: 0.1, ThrottleRatio: 0.05}, smppsim.Options{}), baseRouting)
+	// An error_map makes failed receipts count as supplier errors (the
+	// dashboard's panel of them must have data).
+	withOperatorKeys(e, "magti", `error_map: [{err: "13", status: undeliverable, reason: barred}]`)
 	e.start()
 	// As in `smsgate run`: Go and process collectors beside ours.
 	e.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
