@@ -5,7 +5,7 @@ BIN := bin/smsgate
 DEMO_DURATION ?= 60s
 PKGS := ./...
 
-.PHONY: all build demo test test-short lint bench bench-compare faults deps clean
+.PHONY: all build demo test test-short lint bench bench-compare faults deps clean image
 
 all: build
 
@@ -14,6 +14,14 @@ build:
 
 deps:
 	@scripts/ensure-deps.sh
+
+# The container image (deploy/compose/Dockerfile: static binary, distroless,
+# non-root), tagged smsgate:local, with docker or podman.
+ENGINE ?= $(shell command -v docker 2>/dev/null || command -v podman 2>/dev/null)
+image:
+	@[ -n "$(ENGINE)" ] || { echo "make image: no container engine found (install docker or podman)"; exit 1; }
+	@$(ENGINE) info >/dev/null 2>&1 || { echo "make image: $(ENGINE) is installed but cannot reach its daemon/service"; exit 1; }
+	$(ENGINE) build -f deploy/compose/Dockerfile -t smsgate:local .
 
 # The demo: embedded Kafka-protocol broker, three simulated SMSCs, sample
 # traffic, the live status page, and a billing export at the end.
