@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -67,7 +69,8 @@ type Pool struct {
 	mu      sync.Mutex
 	wantTx  int
 	wantRx  int
-	tx      []*Session // transmitting sessions that are up
+	binds   map[bindKey]*bindState // one per running keeper, for Binds
+	tx      []*Session             // transmitting sessions that are up
 	rxUp    int
 	changed chan struct{} // closed (and replaced) when tx changes
 }
@@ -195,13 +198,17 @@ func (p *Pool) Run(ctx context.Context) error {
 // keep holds one bind up until ctx ends.
 func (p *Pool) keep(ctx context.Context, o SessionOptions) {
 	log := p.log.With(zap.Int("bind", o.BindIndex), zap.Stringer("mode", o.Mode))
+	key := bindKey{o.Mode, o.BindIndex}
+	defer p.setBind(key, nil, "", nil, true)
 	attempt := 0
 	for {
+		p.setBind(key, nil, "connecting", nil, false)
 		s, err := Dial(ctx, o)
 		if err != nil {
 			if ctx.Err() != nil {
 				return
 			}
+			p.setBind(key, nil, "backoff", err, false)
 			delay := p.backoff(attempt)
 			attempt++
 			var be *BindError
@@ -218,9 +225,11 @@ func (p *Pool) keep(ctx context.Context, o SessionOptions) {
 		}
 		up := time.Now()
 		p.register(s)
+		p.setBind(key, s, "up", nil, false)
 		select {
 		case <-s.Done():
 			p.unregister(s)
+			p.setBind(key, nil, "backoff", s.Err(), false)
 			p.reconnects.Add(1)
 			p.m.reconnect()
 		case <-ctx.Done():
@@ -244,6 +253,91 @@ func (p *Pool) keep(ctx context.Context, o SessionOptions) {
 			return
 		}
 	}
+}
+
+type bindKey struct {
+	mode  BindMode
+	index int
+}
+
+type bindState struct {
+	s       *Session
+	state   string
+	lastErr string
+	since   time.Time
+}
+
+// BindStatus is one bind as the status page shows it.
+type BindStatus struct {
+	Index     int       `json:"index"`
+	Mode      string    `json:"mode"`
+	State     string    `json:"state"` // connecting, up, backoff
+	Since     time.Time `json:"since"`
+	InFlight  int       `json:"in_flight"`
+	Window    int       `json:"window"`
+	LastError string    `json:"last_error,omitempty"` // why it last failed to bind or dropped
+}
+
+// setBind records a keeper's state; gone removes it. err keeps the last
+// failure (a later success leaves it, so the page can say why it dropped).
+func (p *Pool) setBind(k bindKey, s *Session, state string, err error, gone bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if gone {
+		delete(p.binds, k)
+		return
+	}
+	if p.binds == nil {
+		p.binds = map[bindKey]*bindState{}
+	}
+	b := p.binds[k]
+	if b == nil {
+		b = &bindState{}
+		p.binds[k] = b
+	}
+	if b.state != state {
+		b.since = time.Now()
+	}
+	b.s, b.state = s, state
+	if err != nil && !errors.Is(err, ErrClosed) {
+		b.lastErr = printable(err.Error())
+	}
+}
+
+// Binds lists the operator's binds here, transmitting ones first.
+func (p *Pool) Binds() []BindStatus {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]BindStatus, 0, len(p.binds))
+	for k, b := range p.binds {
+		st := BindStatus{Index: k.index, Mode: k.mode.String(), State: b.state, Since: b.since.UTC(), LastError: b.lastErr}
+		if b.s != nil {
+			st.InFlight, st.Window = b.s.InFlight(), b.s.Window()
+		}
+		out = append(out, st)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Mode != out[j].Mode {
+			return out[i].Mode > out[j].Mode // transmitter/transceiver before receiver
+		}
+		return out[i].Index < out[j].Index
+	})
+	return out
+}
+
+// printable bounds an error text from the network for display: valid
+// UTF-8, no control characters, at most 200 bytes.
+func printable(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, strings.ToValidUTF8(s, "?"))
+	if len(s) > 200 {
+		s = strings.ToValidUTF8(s[:200], "") + "…"
+	}
+	return s
 }
 
 // backoff is BackoffMin·2^attempt capped at BackoffMax, jittered to

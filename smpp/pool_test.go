@@ -2,6 +2,7 @@ package smpp
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -415,5 +416,38 @@ func TestPoolHoldsSubmitsOnASilentBind(t *testing.T) {
 	}
 	if f.binds.Load() != 1 {
 		t.Errorf("binds: %d, want the same one bind throughout", f.binds.Load())
+	}
+}
+
+// Binds lists one row per bind: up with its window, or backing off with
+// the reason it failed.
+func TestPoolBinds(t *testing.T) {
+	f := newFakeSMSC(t)
+	f.bindStatus = func(n int, _ *pdu.Bind) pdu.Status {
+		if n == 1 {
+			return pdu.ErrBindFail
+		}
+		return pdu.StatusOK
+	}
+	o := PoolOptions{Session: testOptions(f), Binds: 1, TPS: 1000, BackoffMin: 50 * time.Millisecond, BackoffMax: 100 * time.Millisecond}
+	p := NewPool(o)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = p.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	deadline := time.Now().Add(5 * time.Second)
+	var bs []BindStatus
+	for time.Now().Before(deadline) {
+		bs = p.Binds()
+		if len(bs) == 1 && bs[0].State == "up" {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if len(bs) != 1 || bs[0].State != "up" || bs[0].Window != o.Session.Window || bs[0].Mode != "transmitter" {
+		t.Fatalf("binds %+v", bs)
+	}
+	if !strings.Contains(bs[0].LastError, "ESME_RBINDFAIL") {
+		t.Errorf("the refused first bind is not shown as the last error: %q", bs[0].LastError)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/smsgate/smsgate/internal/config"
 	"github.com/smsgate/smsgate/internal/policy"
 	"github.com/smsgate/smsgate/protect"
+	"github.com/smsgate/smsgate/smpp"
 )
 
 // Reload swaps routes, rates, accounts and policies from a new config
@@ -88,6 +89,8 @@ type OperatorLive struct {
 	WindowCap   int     `json:"window_cap"`
 	TPSLimit    float64 `json:"tps_limit"`
 	TPSRate     float64 `json:"tps_rate"`
+	// Binds are this instance's binds to the operator, one row each.
+	Binds []smpp.BindStatus `json:"binds"`
 	// BindSlots is the operator's `binds` for the whole cluster; BindsWanted
 	// is this instance's share (the slots it holds).
 	BindSlots int `json:"bind_slots"`
@@ -119,7 +122,7 @@ func (g *Gateway) Live() any {
 		}
 		out = append(out, OperatorLive{Name: name, State: state, BindsUp: st.BindsUp, BindsWanted: st.BindsWanted,
 			InFlight: st.InFlight, WindowCap: st.WindowCap, TPSLimit: st.TPSLimit, TPSRate: st.TPSRate,
-			BindSlots: g.operators[name].Binds, ClusterUp: g.dispatch.ClusterUp(name), Quality: quality[name]})
+			BindSlots: g.operators[name].Binds, ClusterUp: g.dispatch.ClusterUp(name), Quality: quality[name], Binds: p.Binds()})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out

@@ -53,6 +53,9 @@ async function metric(base, name, labels) {
     const metricRate = await metric(base, 'smsgate_route_delivery_rate', { operator: 'magti' });
     if (!(pageRate > 0.5 && pageRate <= 1)) throw new Error(`route quality: page shows ${rateText} for magti`);
     if (Math.abs(pageRate - metricRate) > 0.1) throw new Error(`route quality: page ${pageRate}, /metrics ${metricRate}`);
+    // One row per bind, with its state.
+    const bindState = await page.locator('#binds tbody tr[data-operator="magti"] td[data-field="state"]').first().innerText();
+    if (bindState !== 'up') throw new Error(`magti's bind row says "${bindState}"`);
     // Limits next to use, and times in UTC.
     const win = await cell('window').innerText(), tps = await cell('sent_rate').innerText();
     if (!win.includes('%') || !tps.includes('/')) throw new Error(`window "${win}" or TPS "${tps}" without its limit`);

@@ -84,6 +84,23 @@ function render(doc) {
     const td = el('td'); td.appendChild(spark(rates(doc.history || [], o.name), ['#58a6ff', '#3fb950'])); tr.appendChild(td);
     tbody.appendChild(tr);
   }
+  // One row per bind: state, window, and why it last failed.
+  const btbody = document.querySelector('#binds tbody');
+  btbody.replaceChildren();
+  for (const l of (doc.live || [])) {
+    for (const b of (l.binds || [])) {
+      const tr = el('tr', { 'data-operator': l.name, 'data-bind': `${b.mode}-${b.index}` });
+      const cell = (field, text, cls) => { const td = el('td', { 'data-field': field }, text); if (cls) td.className = cls; tr.appendChild(td); };
+      cell('operator', l.name);
+      cell('bind', String(b.index));
+      cell('mode', b.mode);
+      cell('state', b.state, 'state-' + (b.state === 'up' ? 'up' : 'down'));
+      cell('since', b.since && !b.since.startsWith('0001') ? utc(b.since) : '—');
+      cell('window', b.window > 0 ? `${fmt(b.in_flight)} / ${fmt(b.window)}` : '—');
+      cell('last_error', b.last_error || '');
+      btbody.appendChild(tr);
+    }
+  }
   // Quality figures (quality section on): per operator and network, the
   // final receipts in the rolling window that rank the routes.
   const qtb = document.querySelector('#quality tbody');
