@@ -273,4 +273,11 @@ func TestHostileKafkaCorpus(t *testing.T) {
 		}
 	}
 	t.Logf("%d hostile records, %d valid records behind them; DLQ holds %d", len(corpus), len(corpus), len(e.events.dlq))
+	// Every DLQ record is counted under a named reason, none as "other".
+	if n := e.metric("smsgate_dlq_reasons_total", map[string]string{"reason": "other"}); n != 0 {
+		for _, d := range e.events.dlq {
+			t.Logf("DLQ reason %q", d["reason"])
+		}
+		t.Errorf("%v DLQ records counted as reason other", n)
+	}
 }

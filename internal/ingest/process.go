@@ -72,6 +72,10 @@ func (s *Stage) process(ctx context.Context, tr *tracker, recs []*kgo.Record) {
 			}
 			dlqSettle = append(dlqSettle, it.e)
 			s.m.records.WithLabelValues("invalid").Inc()
+			s.m.dlqReasons.WithLabelValues(dlqKind(detail)).Inc()
+			if it.id != "" {
+				s.m.rejected.WithLabelValues("invalid").Inc()
+			}
 			s.log.Debug("invalid record to the DLQ", zap.String("id", message.Sanitize(it.id)), zap.Int32("partition", it.rec.Partition),
 				zap.Int64("offset", it.rec.Offset), zap.String("reason", detail))
 			continue
@@ -88,6 +92,9 @@ func (s *Stage) process(ctx context.Context, tr *tracker, recs []*kgo.Record) {
 		rows = append(rows, store.IntentRow{M: m, State: d.state, Due: d.due, Reason: d.reason, Detail: d.detail, HoldRange: d.holdRange})
 		rowSettle = append(rowSettle, it.e.settle)
 		s.m.records.WithLabelValues(d.state.String()).Inc()
+		if d.state == message.Rejected {
+			s.m.rejected.WithLabelValues(d.reason).Inc()
+		}
 	}
 	if len(rows) > 0 {
 		s.journal.Write(ctx, rows, rowSettle)

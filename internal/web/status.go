@@ -51,6 +51,32 @@ type statusDoc struct {
 	Scopes []string `json:"scopes"`
 	// History holds the counters every 10 s for the last 15 minutes.
 	History []historyPoint `json:"history"`
+	// The most frequent reasons records went to sms.dlq or were rejected
+	// at ingest, since start (at most 5 each).
+	TopDLQReasons    []reasonCount `json:"top_dlq_reasons"`
+	TopRejectReasons []reasonCount `json:"top_reject_reasons"`
+}
+
+type reasonCount struct {
+	Reason string  `json:"reason"`
+	Count  float64 `json:"count"`
+}
+
+// top sorts counts, largest first, and keeps at most n.
+func top(m map[string]float64, n int) []reasonCount {
+	out := make([]reasonCount, 0, len(m))
+	for r, c := range m {
+		if c > 0 {
+			out = append(out, reasonCount{r, c})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Count != out[j].Count {
+			return out[i].Count > out[j].Count
+		}
+		return out[i].Reason < out[j].Reason
+	})
+	return out[:min(n, len(out))]
 }
 
 type recentMO struct {
@@ -94,6 +120,7 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "metrics unavailable", http.StatusInternalServerError)
 		return
 	}
+	dlqReasons, rejectReasons := map[string]float64{}, map[string]float64{}
 	for _, mf := range mfs {
 		for _, m := range mf.GetMetric() {
 			l := labels(m)
@@ -148,9 +175,14 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 				doc.DLQTotal += v
 			case "smsgate_mo_messages_total":
 				doc.MOTotal += v
+			case "smsgate_dlq_reasons_total":
+				dlqReasons[l["reason"]] += v
+			case "smsgate_ingest_rejected_total":
+				rejectReasons[l["reason"]] += v
 			}
 		}
 	}
+	doc.TopDLQReasons, doc.TopRejectReasons = top(dlqReasons, 5), top(rejectReasons, 5)
 	for _, o := range ops {
 		if o.Name != "" {
 			doc.Operators = append(doc.Operators, o)

@@ -56,6 +56,12 @@ function render(doc) {
   document.getElementById('dlq-total').textContent = fmt(doc.dlq_total);
   document.getElementById('mo-total').textContent = fmt(doc.mo_total);
 
+  for (const [id, list] of [['top-dlq', doc.top_dlq_reasons], ['top-reject', doc.top_reject_reasons]]) {
+    const ol = document.getElementById(id);
+    ol.replaceChildren();
+    for (const r of (list || [])) ol.appendChild(el('li', { 'data-reason': r.reason }, `${r.reason}: ${fmt(r.count)}`));
+    if (!(list || []).length) ol.appendChild(el('li', { class: 'muted' }, 'none'));
+  }
   const tbody = document.querySelector('#operators tbody');
   tbody.replaceChildren();
   for (const o of doc.operators) {
