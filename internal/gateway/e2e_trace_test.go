@@ -147,3 +147,69 @@ func inOrder(t *testing.T, id string, lines, want []string) {
 		t.Errorf("%s: step %q missing or out of order in:\n%s", id, want[i], strings.Join(lines, "\n"))
 	}
 }
+
+// The issue's journey: a message fails over (the cheapest operator keeps
+// throttling it), is rerouted after an UNDELIV receipt from the next one
+// and is delivered by the third — every step in order, the same in the
+// CLI text and the API.
+func TestTraceFailoverRerouteDelivered(t *testing.T) {
+	sims := []simSpec{{name: "magti", opts: smppsim.Options{DestStat: map[string]string{"995574": smppsim.StatUndeliv}}},
+		{name: "silknet", opts: smppsim.Options{}}, {name: "geocell", opts: smppsim.Options{}}}
+	body := `routes:
+  - {prefix: "995574", operator: silknet, cost: 0.010, currency: EUR}
+  - {prefix: "995574", operator: magti, cost: 0.012, currency: EUR}
+  - {prefix: "995574", operator: geocell, cost: 0.014, currency: EUR}
+accounts:
+  - name: acme
+    senders: ["ACME"]
+    country: "995"
+    rates:
+      - {prefix: "995", price: 0.030, currency: EUR}
+reroute: {on: [UNDELIV], max_attempts: 3}
+`
+	e := newEnv(t, sims, body)
+	e.start()
+	e.waitBound("magti", "silknet", "geocell")
+	e.sims["silknet"].SetDestStatus("995574", pdu.Status(0x58)) // throttled: temporary; after failover_after the next route
+	e.submit(msg("tr3", "995574000003", "fails over, is rerouted, is delivered"))
+	waitFor(t, 30*time.Second, "tr3 delivered", func() bool { l := e.events.last("tr3"); return l != nil && l["status"] == "delivered" })
+	doc, err := events.TraceOf(context.Background(), e.st.Pool, "tr3", false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var whats []string
+	for _, s := range doc.Steps {
+		whats = append(whats, s.What)
+	}
+	t.Logf("tr3:\n%s", strings.Join(whats, "\n"))
+	inOrder(t, "tr3", whats, []string{"accepted from sms.submit", "submit_sm to silknet", "failover (0x00000058)",
+		"submit_sm to magti", "submitted", "receipt from magti: undeliverable", "submit_sm to geocell", "submitted",
+		"receipt from geocell: delivered", "status now: delivered"})
+	var cli strings.Builder
+	if err := events.WriteTrace(&cli, doc); err != nil {
+		t.Fatal(err)
+	}
+	inOrder(t, "tr3 (CLI)", strings.Split(cli.String(), "\n"), whats)
+	srv := httptest.NewServer(web.New(web.Options{Trace: e.gw.Trace, Tokens: []config.Token{config.PlainToken("tok")}}).Handler())
+	defer srv.Close()
+	req, _ := http.NewRequest("GET", srv.URL+"/api/v1/messages/tr3", nil)
+	req.Header.Set("Authorization", "Bearer tok")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var api struct {
+		Steps []struct{ What string } `json:"steps"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&api); err != nil {
+		t.Fatal(err)
+	}
+	var apiWhats []string
+	for _, s := range api.Steps {
+		apiWhats = append(apiWhats, s.What)
+	}
+	if strings.Join(apiWhats, "\n") != strings.Join(whats, "\n") {
+		t.Errorf("API steps differ:\n%s", strings.Join(apiWhats, "\n"))
+	}
+}
