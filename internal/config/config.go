@@ -364,6 +364,11 @@ type DLR struct {
 	// EarlyHold is how long a receipt waits for its submit_sm_resp.
 	// Default 10m.
 	EarlyHold time.Duration `yaml:"early_hold"`
+	// KeepText stores each receipt's text as the SMSC sent it (its text:
+	// excerpt of the message redacted unless http.show_message_text), so
+	// `smsgate trace` can show it. Default false: it costs ~100 bytes of
+	// Postgres per receipt.
+	KeepText bool `yaml:"keep_text"`
 }
 
 // Limits is the `limits` section.

@@ -19,6 +19,20 @@ type TraceDoc struct {
 	// Status is the current status event as sms.status carries it; null
 	// while the message has none yet (in flight for the first time, parked).
 	Status json.RawMessage `json:"status"`
+	// Routes are the destination's routes in the running gateway's table
+	// now, best first, with whether each is usable now: why the message
+	// went where it did (the API and the page; the CLI has no live view).
+	Routes []TraceRoute `json:"routes,omitempty"`
+}
+
+// TraceRoute is one candidate route for the message's destination.
+type TraceRoute struct {
+	Operator string `json:"operator"`
+	Rank     int    `json:"rank"` // 0 is the cheapest; equal costs share a rank and split by weight
+	Cost     string `json:"cost"`
+	Currency string `json:"currency"`
+	Weight   int    `json:"weight"`
+	Usable   bool   `json:"usable"` // bound in the cluster and accepting work now
 }
 
 // TraceOf loads message id's journey. showText adds its text.
@@ -78,6 +92,11 @@ func WriteTrace(w io.Writer, doc *TraceDoc) error {
 	for _, s := range doc.Steps {
 		if _, err := fmt.Fprintf(w, "%s  %s\n", s.At.UTC().Format("2006-01-02T15:04:05.000Z"), s.What); err != nil {
 			return err
+		}
+	}
+	for _, r := range doc.Receipts {
+		if r.Text != "" {
+			fmt.Fprintf(w, "receipt  part %d attempt %d  %s  %q\n", r.Part, r.Attempt, r.Operator, r.Text)
 		}
 	}
 	for _, c := range doc.Ledger {

@@ -144,5 +144,13 @@ func (g *Gateway) Trace(ctx context.Context, id string) (any, error) {
 	if errors.Is(err, store.ErrNoMessage) {
 		return nil, fmt.Errorf("message %q: %w", id, web.ErrNotFound)
 	}
-	return doc, err
+	if err != nil {
+		return nil, err
+	}
+	m := doc.Message
+	for _, c := range g.tables.Load().Routes.Candidates(nil, m.To, m.Network, time.Now()) {
+		doc.Routes = append(doc.Routes, events.TraceRoute{Operator: c.Route.Operator, Rank: c.Rank, Cost: c.Route.Cost.String(),
+			Currency: c.Route.Currency, Weight: c.Route.Weight, Usable: g.Usable(c.Route.Operator)})
+	}
+	return doc, nil
 }

@@ -24,7 +24,7 @@ import (
 func TestTraceShowsEveryStep(t *testing.T) {
 	silknet := smppsim.Options{DestStat: map[string]string{"995571": smppsim.StatUndeliv}}
 	magti := smppsim.Options{DestStat: map[string]string{"995574": smppsim.StatUndeliv}}
-	e := newEnv(t, twoOperators(magti, silknet), baseRouting+"reroute: {on: [UNDELIV], max_attempts: 3}\n")
+	e := newEnv(t, twoOperators(magti, silknet), baseRouting+"reroute: {on: [UNDELIV], max_attempts: 3}\ndlr: {keep_text: true}\n")
 	e.start()
 	e.waitBound("magti", "silknet")
 	e.sims["silknet"].SetDestStatus("995574", pdu.Status(0x58)) // throttled: temporary; after failover_after (3) the next route
@@ -61,6 +61,13 @@ func TestTraceShowsEveryStep(t *testing.T) {
 	}
 	if len(doc.Ledger) == 0 || doc.Message.Operator != "magti" || len(doc.Message.Tried) == 0 {
 		t.Errorf("tr1 message %+v ledger %+v", doc.Message, doc.Ledger)
+	}
+	// dlr.keep_text: the receipts' texts are kept, the message excerpt in
+	// them redacted (show_message_text is off).
+	for _, r := range doc.Receipts {
+		if !strings.Contains(r.Text, "stat:") || !strings.Contains(r.Text, "text:•••") || strings.Contains(r.Text, "rerouted, then") {
+			t.Errorf("receipt text %q: want the SMSC's text with its excerpt redacted", r.Text)
+		}
 	}
 	for _, a := range doc.Attempts {
 		if a.Bind == nil || a.Seq == nil || a.SMSCID == "" || a.RespAt == nil {
@@ -121,6 +128,17 @@ func TestTraceShowsEveryStep(t *testing.T) {
 		if api.Steps[i].What != whats[i] {
 			t.Errorf("step %d: API %q, TraceOf %q", i, api.Steps[i].What, whats[i])
 		}
+	}
+	var withRoutes struct {
+		Routes []struct {
+			Operator string
+			Rank     int
+			Usable   bool
+		} `json:"routes"`
+	}
+	_ = json.Unmarshal(body, &withRoutes)
+	if r := withRoutes.Routes; len(r) != 2 || r[0].Operator != "silknet" || r[1].Operator != "magti" || r[0].Rank != 0 || r[1].Rank != 1 || !r[1].Usable {
+		t.Errorf("routes for 995571000001: %+v, want silknet (rank 0) then magti (rank 1, usable)", r)
 	}
 	if api.Status["status"] != "delivered" {
 		t.Errorf("API status %v", api.Status)

@@ -152,6 +152,7 @@ func New(cfg *config.Config, st *store.Store, o Options) (*Gateway, error) {
 
 	ro := o.Receipts
 	ro.InstanceID, ro.Logger, ro.OutcomeLane = o.InstanceID, o.Logger, o.InstanceID+"/outcomes"
+	ro.KeepText, ro.ShowText = cfg.DLR.KeepText, cfg.HTTP.ShowMessageText
 	var dsp *dispatch.Stage
 	rcv := receipts.New(ro, receipts.Deps{Store: st, Tables: g.tables.Load, Operators: g.operators, Index: g.index, Topics: g.topics,
 		Publisher: g.publisher, Guard: g.protect.guard, Usable: g.Usable, Reparked: func() { dsp.KickUnpark() },

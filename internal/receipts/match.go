@@ -83,6 +83,9 @@ func (s *Stage) classify(in inbound) *item {
 			in.ack(pdu.StatusOK) // redelivery would not make it parsable
 			return nil
 		}
+		if s.o.KeepText {
+			rc.text = keptText(in.sm.Text(), s.o.ShowText)
+		}
 		return &item{kind: kReceipt, op: in.op, ack: in.ack, at: in.at, rc: rc} // looked up by ready
 	}
 	p, err := decodeMO(in.op, in.sm, in.at)

@@ -1,6 +1,8 @@
 package receipts
 
 import (
+	"regexp"
+	"strings"
 	"time"
 
 	"github.com/smsgate/smsgate/dlr"
@@ -17,6 +19,7 @@ type receipt struct {
 	op     *policy.Operator
 	r      dlr.Receipt
 	raw    []byte        // the receipt's SMSC id as sent
+	text   string        // the receipt's text, sanitised and redacted (Options.KeepText), else ""
 	state  message.State // Delivered, Undeliverable, Expired; Submitted for an intermediate receipt
 	keys   []string      // correlation keys in preference order (stored form)
 	doneAt time.Time
@@ -118,4 +121,22 @@ func digitsOnly(s string) string {
 		}
 	}
 	return string(b)
+}
+
+// receiptTextField finds the text: field of a receipt (the message's first
+// characters), up to the end of the string: it is the last field.
+var receiptTextField = regexp.MustCompile(`(?i)(\btext:)(.*)$`)
+
+// keptText is a receipt's text for traces: sanitised (valid UTF-8, no
+// NUL or control characters), bounded, and its text: excerpt of the
+// message replaced unless message text may be shown.
+func keptText(b []byte, showText bool) string {
+	s := message.SanitizeBytes(b)
+	if len(s) > 300 {
+		s = strings.ToValidUTF8(s[:300], "")
+	}
+	if !showText {
+		s = receiptTextField.ReplaceAllString(s, "${1}•••")
+	}
+	return s
 }

@@ -58,7 +58,10 @@ type Options struct {
 	// MaxEarly bounds early receipts held in memory (default 100,000);
 	// past it they wait in Postgres only and are orphaned by age.
 	MaxEarly int
-	Logger   *zap.Logger
+	// KeepText stores each receipt's text with its row (dlr.keep_text);
+	// ShowText keeps the message excerpt in it (http.show_message_text).
+	KeepText, ShowText bool
+	Logger             *zap.Logger
 }
 
 func (o *Options) defaults() {

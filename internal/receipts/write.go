@@ -285,7 +285,7 @@ func (s *Stage) applyReceipts(ctx context.Context, tx pgx.Tx, batch int64, t *po
 		}
 		st := it.rc.state
 		row := store.ReceiptRow{MessageID: w.id, Part: int16(tg.part + 1), Attempt: tg.att, Day: p.day, Operator: w.operator,
-			ReceivedAt: it.at}
+			ReceivedAt: it.at, Raw: it.rc.text}
 		if p.day == 0 {
 			row.Day = store.Day(now)
 		}

@@ -81,10 +81,11 @@ type ReceiptRow struct {
 	Reason, Code  string
 	DoneAt        time.Time
 	ReceivedAt    time.Time
+	Raw           string // the receipt's text when dlr.keep_text ("" → NULL)
 }
 
 var receiptColumns = []string{"message_id", "part", "attempt", "day", "operator", "smsc_id", "state", "stat", "err", "reason",
-	"code", "done_at", "received_at", "batch"}
+	"code", "done_at", "received_at", "batch", "raw"}
 
 // AppendReceipts writes receipt rows with one COPY.
 func AppendReceipts(ctx context.Context, tx pgx.Tx, batch int64, rows []ReceiptRow) error {
@@ -110,6 +111,7 @@ func AppendReceipts(ctx context.Context, tx pgx.Tx, batch int64, rows []ReceiptR
 		c.tsOrNull(r.DoneAt)
 		c.ts(r.ReceivedAt)
 		c.int8(batch)
+		c.textOrNull(r.Raw)
 	}
 	if _, err := c.copyInto(ctx, tx, "receipts", receiptColumns); err != nil {
 		return fmt.Errorf("append receipts: %w", err)

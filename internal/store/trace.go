@@ -76,6 +76,9 @@ type TraceReceipt struct {
 	Code       string     `json:"code,omitempty"`   // the supplier's network error code
 	DoneAt     *time.Time `json:"done_at,omitempty"`
 	ReceivedAt time.Time  `json:"received_at"`
+	// Text is the receipt as the SMSC sent it (dlr.keep_text; its text:
+	// excerpt redacted unless http.show_message_text); "" when not kept.
+	Text string `json:"text,omitempty"`
 }
 
 // TraceCharge is one ledger row of the message.
@@ -184,7 +187,7 @@ FROM attempts WHERE message_id = $1 ORDER BY submitted_at, attempt, part`, id)
 	}
 
 	rows, err = q.Query(ctx, `SELECT part, attempt, operator, smsc_id, state, stat, coalesce(err, ''), coalesce(reason, ''),
-	coalesce(code, ''), done_at, received_at
+	coalesce(code, ''), done_at, received_at, coalesce(raw, '')
 FROM receipts WHERE message_id = $1 ORDER BY received_at, part`, id)
 	if err != nil {
 		return nil, fmt.Errorf("trace %s receipts: %w", id, err)
@@ -193,7 +196,7 @@ FROM receipts WHERE message_id = $1 ORDER BY received_at, part`, id)
 		var r TraceReceipt
 		var p, att, st int16
 		var smsc []byte
-		if err := rows.Scan(&p, &att, &r.Operator, &smsc, &st, &r.Stat, &r.Err, &r.Reason, &r.Code, &r.DoneAt, &r.ReceivedAt); err != nil {
+		if err := rows.Scan(&p, &att, &r.Operator, &smsc, &st, &r.Stat, &r.Err, &r.Reason, &r.Code, &r.DoneAt, &r.ReceivedAt, &r.Text); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("trace %s receipts: %w", id, err)
 		}

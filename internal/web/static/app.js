@@ -170,7 +170,8 @@ document.getElementById('trace-form').addEventListener('submit', async ev => {
   const msg = document.getElementById('trace-msg');
   const list = document.getElementById('trace-steps');
   const summary = document.getElementById('trace-summary');
-  list.replaceChildren(); summary.textContent = ''; msg.textContent = '';
+  const receipts = document.getElementById('trace-receipts');
+  list.replaceChildren(); receipts.replaceChildren(); summary.textContent = ''; msg.textContent = '';
   if (!id) return;
   const headers = token ? { Authorization: 'Bearer ' + token } : {};
   let r;
@@ -187,6 +188,18 @@ document.getElementById('trace-form').addEventListener('submit', async ev => {
     li.appendChild(el('time', { datetime: s.at }, new Date(s.at).toISOString().replace('T', ' ').replace('Z', ' UTC')));
     li.appendChild(el('span', { class: 'what' }, s.what));
     list.appendChild(li);
+  }
+  if ((doc.routes || []).length) {
+    const li = el('li', { class: 'routes' });
+    li.appendChild(el('span', {}, 'routes for this destination now, best first: ' +
+      doc.routes.map(r => `${r.operator} (rank ${r.rank}, ${r.cost} ${r.currency}${r.usable ? '' : ', not usable now'})`).join('; ')));
+    receipts.appendChild(li);
+  }
+  for (const rc of (doc.receipts || [])) {
+    if (!rc.text) continue;
+    const li = el('li', { class: 'receipt-text' });
+    li.appendChild(el('span', {}, `receipt text, part ${rc.part} attempt ${rc.attempt} (${rc.operator}): ${rc.text}`));
+    receipts.appendChild(li);
   }
 });
 async function poll() {
