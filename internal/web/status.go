@@ -45,7 +45,7 @@ type statusDoc struct {
 	DLQTotal  float64            `json:"dlq_total"`
 	MOTotal   float64            `json:"mo_total"`
 	Billing   any                `json:"billing,omitempty"`
-	RecentMO  []recentMO         `json:"recent_mo"`
+	RecentMO  []moView           `json:"recent_mo"`
 	// Scopes say what this view includes: money only with finance, recent
 	// MO (numbers masked) only with status.
 	Scopes []string `json:"scopes"`
@@ -77,16 +77,6 @@ func top(m map[string]float64, n int) []reasonCount {
 		return out[i].Reason < out[j].Reason
 	})
 	return out[:min(n, len(out))]
-}
-
-type recentMO struct {
-	ReceivedAt time.Time `json:"received_at"`
-	Operator   string    `json:"operator"`
-	From       string    `json:"from"`
-	To         string    `json:"to"`
-	Keyword    string    `json:"keyword"`
-	Text       string    `json:"text"`
-	Parts      int       `json:"parts"`
 }
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request) {
@@ -203,18 +193,13 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 		// Subscriber numbers only with a token, masked even then.
 		if mos, err := s.recentMO(ctx, tok); err == nil {
 			for _, m := range mos {
-				text := m.Text
-				if !s.o.ShowMessageText {
-					text = "•••"
-				}
-				doc.RecentMO = append(doc.RecentMO, recentMO{ReceivedAt: m.ReceivedAt, Operator: m.Operator, From: maskNumber(m.From),
-					To: m.To, Keyword: m.Keyword, Text: text, Parts: m.Parts})
+				doc.RecentMO = append(doc.RecentMO, s.view(m, ""))
 			}
 		}
 		cancel()
 	}
 	if doc.RecentMO == nil {
-		doc.RecentMO = []recentMO{}
+		doc.RecentMO = []moView{}
 	}
 	writeJSON(w, doc)
 }
