@@ -54,6 +54,7 @@ func runGateway(ctx context.Context, args []string) error {
 		return err
 	}
 	defer log.Sync() //nolint:errcheck // nothing to do about a failed sync at exit
+	applyRuntime(cfg.Runtime, log)
 	done := make(chan struct{})
 	defer close(done)
 	go stopWatchdog(ctx, done, *stopTimeout, log)

@@ -47,6 +47,8 @@ type Config struct {
 	DLR DLR `yaml:"dlr"`
 	// Limits bound what one input record may ask for.
 	Limits Limits `yaml:"limits"`
+	// Runtime tunes the Go runtime of `smsgate run`.
+	Runtime Runtime `yaml:"runtime"`
 	// Numbering resolves destinations to networks (§6); nil = off.
 	Numbering *Numbering `yaml:"numbering,omitempty"`
 	// Reroute resends a message on the next route after a failed receipt
@@ -112,6 +114,20 @@ type Retention struct {
 	// Ledger covers the billing ledger (attempt rows and charges). Default
 	// 400d; at least Messages.
 	Ledger time.Duration `yaml:"ledger"`
+}
+
+// Runtime is the `runtime` section. GOGC and GOMEMLIMIT in the
+// environment win over it.
+type Runtime struct {
+	// GCPercent is Go's GOGC: how much the heap may grow over the live
+	// data before a collection. Higher means fewer collections and shorter
+	// latency tails for more memory. 25–1000, default 300.
+	GCPercent int `yaml:"gc_percent"`
+	// MemoryLimitMiB is a soft limit on the Go heap (GOMEMLIMIT), in MiB:
+	// near it the collector works harder, so a high gc_percent cannot run
+	// the process out of its container's memory. 0 (default): 75% of the
+	// container's limit (cgroup memory.max) when there is one, else none.
+	MemoryLimitMiB int `yaml:"memory_limit_mib"`
 }
 
 // HTTP is the `http` section.

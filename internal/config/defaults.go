@@ -39,6 +39,7 @@ const (
 	DefaultQualityMinSamples = 200
 	DefaultExplore           = 0.02
 	DefaultPrefixDigits      = 4
+	DefaultGCPercent         = 300
 	DefaultMaxPerMinute      = 300
 	DefaultMinDeliveryRate   = 0.2
 	DefaultPumpingMinSamples = 50
@@ -107,6 +108,7 @@ func (c *Config) prefill() {
 	setInt(&c.Postgres.MaxConns, DefaultMaxConns)
 	setDur(&c.Retention.Messages, DefaultRetentionMessages)
 	setDur(&c.Retention.Ledger, DefaultRetentionLedger)
+	setInt(&c.Runtime.GCPercent, DefaultGCPercent)
 }
 
 func (o *Operator) prefill() {

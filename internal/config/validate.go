@@ -42,6 +42,10 @@ func (c *Config) Validate() error {
 	v.quality()
 	v.protection()
 	v.retention()
+	v.between("runtime.gc_percent", v.c.Runtime.GCPercent, 25, 1000)
+	if v.c.Runtime.MemoryLimitMiB < 0 {
+		v.add("runtime.memory_limit_mib", "must not be negative (0: derived from the container's limit)")
+	}
 	return errors.Join(v.errs...)
 }
 
