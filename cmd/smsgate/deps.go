@@ -39,12 +39,8 @@ func waitForDeps(ctx context.Context, cfg *config.Config, log *zap.Logger, reg p
 	wctx, stopEarly := context.WithCancel(context.WithoutCancel(ctx))
 	webDone := make(chan error, 1)
 	go func() { webDone <- early.Run(wctx) }()
-	stop := func() error {
-		stopEarly()
-		// A port that could not be bound is reported by the real server.
-		_ = <-webDone
-		return nil
-	}
+	// A port the waiting server could not bind is reported by the real one.
+	stop := func() { stopEarly(); <-webDone }
 
 	deadline := time.Now().Add(wait)
 	backoff := depsBackoffMin
@@ -54,22 +50,23 @@ func waitForDeps(ctx context.Context, cfg *config.Config, log *zap.Logger, reg p
 			if attempt > 1 {
 				log.Info("dependencies answer; starting", zap.Int("attempts", attempt))
 			}
-			return st, stop()
+			stop()
+			return st, nil
 		}
 		reason.Store(err.Error())
 		if ctx.Err() != nil {
-			_ = stop()
+			stop()
 			return nil, err
 		}
 		if time.Now().After(deadline) {
-			_ = stop()
+			stop()
 			return nil, fmt.Errorf("gave up after %s (-wait-deps): %w", wait, err)
 		}
 		sleep := backoff/2 + rand.N(backoff/2+1)
 		log.Warn("waiting for dependencies", zap.Error(err), zap.Int("attempt", attempt), zap.Duration("retry_in", sleep))
 		select {
 		case <-ctx.Done():
-			_ = stop()
+			stop()
 			return nil, err
 		case <-time.After(sleep):
 		}
