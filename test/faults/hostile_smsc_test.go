@@ -2,9 +2,7 @@ package faults
 
 import (
 	"bufio"
-	"context"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -18,8 +16,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/segmentio/kafka-go"
 
 	"github.com/smsgate/smsgate/pkg/smppsim"
 	"github.com/smsgate/smsgate/smpp/pdu"
@@ -160,27 +156,6 @@ func (c *hostileConn) answer(seq uint32) (st pdu.Status, nack, ok bool) {
 	return 0, false, false
 }
 
-func (c *hostileConn) acceptedOK() []uint32 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var out []uint32
-	for seq, st := range c.resps {
-		if st == pdu.StatusOK {
-			out = append(out, seq)
-		}
-	}
-	return out
-}
-
-func (c *hostileConn) isClosed() bool {
-	select {
-	case <-c.closed:
-		return true
-	default:
-		return false
-	}
-}
-
 // raw builds a PDU header with the given length and command id.
 func raw(length, id, status, seq uint32) []byte {
 	b := make([]byte, 16)
@@ -237,69 +212,6 @@ func scrapeMetrics(t *testing.T, addr string) scrape {
 	return scrape(b)
 }
 
-// moLog reads sms.mo from the start and keeps each MO's text by sender.
-type moLog struct {
-	mu    sync.Mutex
-	texts map[string]int // "from|text" → count
-	n     int
-}
-
-func newMOLog(t *testing.T, broker string) *moLog {
-	l := &moLog{texts: map[string]int{}}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{broker}, Topic: "sms.mo", Partition: 0,
-		MinBytes: 1, MaxBytes: 8 << 20, MaxWait: 100 * time.Millisecond})
-	_ = r.SetOffset(kafka.FirstOffset)
-	go func() {
-		defer close(done)
-		defer r.Close()
-		for {
-			m, err := r.ReadMessage(ctx)
-			if ctx.Err() != nil {
-				return
-			}
-			if err != nil {
-				sleepCtx(ctx, 200*time.Millisecond)
-				continue
-			}
-			var v struct{ From, Text string }
-			if json.Unmarshal(m.Value, &v) != nil {
-				continue
-			}
-			l.mu.Lock()
-			l.texts[v.From+"|"+v.Text]++
-			l.n++
-			l.mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-	return l
-}
-
-func (l *moLog) has(from, text string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.texts[from+"|"+text] > 0
-}
-
-func (l *moLog) hasFrom(from string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for k := range l.texts {
-		if strings.HasPrefix(k, from+"|") {
-			return true
-		}
-	}
-	return false
-}
-
-func (l *moLog) count() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.n
-}
-
 var vmHWM = regexp.MustCompile(`VmHWM:\s+(\d+) kB`)
 
 // peakRSS reads the process's peak resident set (VmHWM) in MB.
@@ -326,7 +238,6 @@ func TestFaultHostileSMSCAttacks(t *testing.T) {
 	r := newRig(t, rigOpts{sim: smppsim.Options{RespDelay: 2 * time.Millisecond}, loadFor: 8 * time.Minute})
 	h := startHostileSMSC(t)
 	h.refuse.Store(1) // case: a bind_resp error first
-	mos := newMOLog(t, r.brokerAddr)
 	httpAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	simHost, simPort := r.simHostPort()
 	hHost, hPort := splitHostPort(t, h.ln.Addr().String())
@@ -452,7 +363,7 @@ dlr: {timeout: 72h}
 			st := wantAnswer(b.name, seq, 0)
 			seen := "deliver_sm_resp " + st.String()
 			if st == pdu.StatusOK && b.wantFrom != "" {
-				waitFor(t, 30*time.Second, b.name+" on sms.mo", func() bool { return mos.hasFrom(b.wantFrom) })
+				waitFor(t, 30*time.Second, b.name+" on sms.mo", func() bool { return r.events.moFrom(b.wantFrom) })
 				seen += ", on sms.mo"
 			}
 			note("MO: "+b.name, "acknowledged and published (bad units become U+FFFD) or refused permanently", seen)
@@ -497,7 +408,7 @@ dlr: {timeout: 72h}
 		waitFor(t, 120*time.Second, "acknowledged burst MOs on sms.mo", func() bool {
 			for s := burstFirst; s <= seq; s++ {
 				i := int(s - burstFirst)
-				if st, nack, _ := c.answer(s); !nack && st == pdu.StatusOK && !mos.has(fmt.Sprintf("9955992%05d", i), fmt.Sprintf("burst %d", i)) {
+				if st, nack, _ := c.answer(s); !nack && st == pdu.StatusOK && !r.events.moHas(fmt.Sprintf("9955992%05d", i), fmt.Sprintf("burst %d", i)) {
 					return false
 				}
 			}
@@ -589,7 +500,7 @@ dlr: {timeout: 72h}
 		t.Errorf("peak RSS %.0f MB", rss)
 	}
 	res.notes = append(res.notes, fmt.Sprintf("healthy operator: %.0f msg/s during %.0f s of attacks (offered %d), binds unchanged; peak RSS %.0f MB; %d MO on sms.mo",
-		rate, dur, prof.rate, rss, mos.count()))
+		rate, dur, prof.rate, rss, r.events.moCount()))
 	report(t, res)
 	if p := os.Getenv("HOSTILE_RESULTS"); p != "" {
 		f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)

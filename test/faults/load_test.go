@@ -20,14 +20,16 @@ type eventLog struct {
 	mu     sync.Mutex
 	status map[string][]map[string]any
 	dlq    map[string]int // by record key
-	bad    []string       // events that were not JSON or keyed wrongly
+	mo     map[string]int // "from|text" of each sms.mo record
+	nMO    int
+	bad    []string // events that were not JSON or keyed wrongly
 }
 
 func newEventLog(t *testing.T, broker string) *eventLog {
-	l := &eventLog{status: map[string][]map[string]any{}, dlq: map[string]int{}}
+	l := &eventLog{status: map[string][]map[string]any{}, dlq: map[string]int{}, mo: map[string]int{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	for _, topic := range []string{"sms.status", "sms.dlq"} {
+	for _, topic := range []string{"sms.status", "sms.dlq", "sms.mo"} {
 		for p := 0; p < topics[topic]; p++ {
 			r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{broker}, Topic: topic, Partition: p,
 				MinBytes: 1, MaxBytes: 8 << 20, MaxWait: 100 * time.Millisecond, ReadBackoffMax: 500 * time.Millisecond})
@@ -70,6 +72,13 @@ func (l *eventLog) add(topic string, m kafka.Message) {
 		l.dlq[string(m.Key)]++
 		return
 	}
+	if topic == "sms.mo" {
+		from, _ := v["from"].(string)
+		text, _ := v["text"].(string)
+		l.mo[from+"|"+text]++
+		l.nMO++
+		return
+	}
 	id, _ := v["id"].(string)
 	if string(m.Key) != id {
 		l.bad = append(l.bad, fmt.Sprintf("status key %q != id %q", m.Key, id))
@@ -91,6 +100,31 @@ func (l *eventLog) statuses(id string) []string {
 		out = append(out, s)
 	}
 	return out
+}
+
+// moHas reports whether an MO from from with text was published.
+func (l *eventLog) moHas(from, text string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.mo[from+"|"+text] > 0
+}
+
+// moFrom reports whether any MO from from was published.
+func (l *eventLog) moFrom(from string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for k := range l.mo {
+		if strings.HasPrefix(k, from+"|") {
+			return true
+		}
+	}
+	return false
+}
+
+func (l *eventLog) moCount() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.nMO
 }
 
 func (l *eventLog) dlqCount(key string) int {
