@@ -114,7 +114,7 @@ func runDemo(ctx context.Context, args []string) error {
 	for _, o := range operators {
 		fmt.Printf("  SMSC %-9s %s  (%s)\n", o.name, sims[o.name].Addr(), o.quirk)
 	}
-	fmt.Printf("  Postgres       %s\n  Status page    http://%s/\n\n", redact.DSN(dsn), *listen)
+	fmt.Printf("  Postgres       %s\n  Status page    http://%s/\n  API token      demo-token (type it into the page to see money, MO and message traces)\n\n", redact.DSN(dsn), *listen)
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
