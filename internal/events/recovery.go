@@ -103,7 +103,7 @@ func (r *Recovery) repair(ctx context.Context, l store.LaneInfo) error {
 		if err != nil {
 			return err
 		}
-		if err := r.produce(ctx, recs); err != nil {
+		if err := r.produceCurrent(ctx, recs); err != nil {
 			return err
 		}
 		from = batches[len(batches)-1]
@@ -191,12 +191,25 @@ func (r *Recovery) publishCurrent(ctx context.Context, ids []string) error {
 				}
 			}
 		}
-		if err := r.produce(ctx, recs); err != nil {
+		if err := r.produceCurrent(ctx, recs); err != nil {
 			return err
 		}
 		ids = ids[n:]
 	}
 	return nil
+}
+
+// produceCurrent produces events rebuilt from the rows, then the status of
+// those messages that moved on meanwhile (see Recheck).
+func (r *Recovery) produceCurrent(ctx context.Context, recs []*kgo.Record) error {
+	if err := r.produce(ctx, recs); err != nil {
+		return err
+	}
+	fix, err := Recheck(ctx, r.Pool, r.Topics, r.LastPartOnly, recs)
+	if err != nil {
+		return err
+	}
+	return r.produce(ctx, fix)
 }
 
 func (r *Recovery) produce(ctx context.Context, recs []*kgo.Record) error {

@@ -148,6 +148,9 @@ func New(cfg *config.Config, st *store.Store, o Options) (*Gateway, error) {
 		Republish: func(ctx context.Context, batches []int64) ([]*kgo.Record, error) {
 			return events.Republish(ctx, st.Pool, g.topics, lastPart, batches)
 		},
+		Recheck: func(ctx context.Context, recs []*kgo.Record) ([]*kgo.Record, error) {
+			return events.Recheck(ctx, st.Pool, g.topics, lastPart, recs)
+		},
 		Progress: g.health.Stage("publish"), Logger: o.Logger, Metrics: journal.NewPublisherMetrics(o.Registerer)})
 
 	ro := o.Receipts

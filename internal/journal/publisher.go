@@ -37,6 +37,9 @@ type PublisherOptions struct {
 	// Republish rebuilds the events of a lane's batches from the journal
 	// (current status of each message touched, MO as stored).
 	Republish func(ctx context.Context, batches []int64) ([]*kgo.Record, error)
+	// Recheck, when set, returns events for the messages of rebuilt records
+	// whose status moved on while they were produced (events.Recheck).
+	Recheck func(ctx context.Context, recs []*kgo.Record) ([]*kgo.Record, error)
 	// LaneBatches lists a lane's batches after a given one, in order
 	// (default: from the journal in Pool).
 	LaneBatches func(ctx context.Context, lane string, after int64, limit int) ([]int64, error)
@@ -315,6 +318,21 @@ func (p *Publisher) catchUp(ctx context.Context, id string, l *lanePub) error {
 				return err
 			}
 			p.count(p.o.Metrics.republished, recs)
+			if p.o.Recheck != nil {
+				fix, err := p.o.Recheck(ctx, recs)
+				if err != nil {
+					return err
+				}
+				if len(fix) > 0 {
+					pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+					err = p.o.Producer.ProduceSync(pctx, fix...).FirstErr()
+					cancel()
+					if err != nil {
+						return err
+					}
+					p.count(p.o.Metrics.republished, fix)
+				}
+			}
 		}
 		from = batches[len(batches)-1]
 		p.mu.Lock()
