@@ -131,14 +131,11 @@ func Derive(v *store.MessageView, lastPartOnly LastPartOnly, at time.Time) (mess
 // operatorOf is the operator of the latest attempt's rows.
 func operatorOf(v *store.MessageView) string { return v.Operator }
 
-// Republish rebuilds the events of batches: each message touched gets its
-// current status once (at-least-once; never an earlier state than what
-// the rows say now), each MO stored by them its event again.
-func Republish(ctx context.Context, q store.Querier, t Topics, lastPartOnly LastPartOnly, batches []int64) ([]*kgo.Record, error) {
-	ids, err := store.BatchMessages(ctx, q, batches)
-	if err != nil {
-		return nil, err
-	}
+// currentEvents derives the current status event of each id that has one,
+// reading the rows 5,000 messages at a time; keep (nil: all) chooses which
+// to return.
+func currentEvents(ctx context.Context, q store.Querier, t Topics, lastPartOnly LastPartOnly, ids []string,
+	keep func(id string, ev *message.Event) bool) ([]*kgo.Record, error) {
 	now := time.Now()
 	var out []*kgo.Record
 	for len(ids) > 0 {
@@ -149,12 +146,27 @@ func Republish(ctx context.Context, q store.Querier, t Topics, lastPartOnly Last
 		}
 		for _, id := range ids[:n] {
 			if v := views[id]; v != nil {
-				if ev, ok := Derive(v, lastPartOnly, now); ok {
+				if ev, ok := Derive(v, lastPartOnly, now); ok && (keep == nil || keep(id, &ev)) {
 					out = append(out, t.Status(&ev))
 				}
 			}
 		}
 		ids = ids[n:]
+	}
+	return out, nil
+}
+
+// Republish rebuilds the events of batches: each message touched gets its
+// current status once (at-least-once; never an earlier state than what
+// the rows say now), each MO stored by them its event again.
+func Republish(ctx context.Context, q store.Querier, t Topics, lastPartOnly LastPartOnly, batches []int64) ([]*kgo.Record, error) {
+	ids, err := store.BatchMessages(ctx, q, batches)
+	if err != nil {
+		return nil, err
+	}
+	out, err := currentEvents(ctx, q, t, lastPartOnly, ids, nil)
+	if err != nil {
+		return nil, err
 	}
 	mos, err := store.BatchMO(ctx, q, batches)
 	if err != nil {

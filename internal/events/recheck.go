@@ -3,10 +3,10 @@ package events
 import (
 	"context"
 	"encoding/json"
-	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/smsgate/smsgate/internal/message"
 	"github.com/smsgate/smsgate/internal/store"
 )
 
@@ -36,22 +36,5 @@ func Recheck(ctx context.Context, q store.Querier, t Topics, lastPartOnly LastPa
 		}
 		sent[ev.ID] = ev.Status
 	}
-	var out []*kgo.Record
-	now := time.Now()
-	for len(ids) > 0 {
-		n := min(len(ids), 5000)
-		views, err := store.LoadViews(ctx, q, ids[:n])
-		if err != nil {
-			return nil, err
-		}
-		for _, id := range ids[:n] {
-			if v := views[id]; v != nil {
-				if ev, ok := Derive(v, lastPartOnly, now); ok && ev.Status != sent[id] {
-					out = append(out, t.Status(&ev))
-				}
-			}
-		}
-		ids = ids[n:]
-	}
-	return out, nil
+	return currentEvents(ctx, q, t, lastPartOnly, ids, func(id string, ev *message.Event) bool { return ev.Status != sent[id] })
 }

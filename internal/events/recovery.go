@@ -176,27 +176,11 @@ func (r *Recovery) unknowns(ctx context.Context, l store.LaneInfo) (int, error) 
 
 // publishCurrent publishes the current status of ids.
 func (r *Recovery) publishCurrent(ctx context.Context, ids []string) error {
-	now := time.Now()
-	for len(ids) > 0 {
-		n := min(len(ids), 5000)
-		views, err := store.LoadViews(ctx, r.Pool, ids[:n])
-		if err != nil {
-			return err
-		}
-		var recs []*kgo.Record
-		for _, id := range ids[:n] {
-			if v := views[id]; v != nil {
-				if ev, ok := Derive(v, r.LastPartOnly, now); ok {
-					recs = append(recs, r.Topics.Status(&ev))
-				}
-			}
-		}
-		if err := r.produceCurrent(ctx, recs); err != nil {
-			return err
-		}
-		ids = ids[n:]
+	recs, err := currentEvents(ctx, r.Pool, r.Topics, r.LastPartOnly, ids, nil)
+	if err != nil {
+		return err
 	}
-	return nil
+	return r.produceCurrent(ctx, recs)
 }
 
 // produceCurrent produces events rebuilt from the rows, then the status of

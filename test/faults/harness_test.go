@@ -212,6 +212,8 @@ type rigOpts struct {
 	brokerProc  bool                                             // the broker as its own restartable process
 	operatorYML string                                           // extra flow-map keys for the operator
 	loadFor     time.Duration                                    // bound on the load's duration; 0: the profile's fault durations + 2 min
+	httpListen  string                                           // the gateway's HTTP address; "": 127.0.0.1:0
+	operators   string                                           // more operator lines after magti (YAML list items)
 }
 
 // rig is one scenario's world: a Kafka-protocol broker, Postgres, one
@@ -323,6 +325,10 @@ func (r *rig) writeConfig(host string, port int) {
 	if extra != "" {
 		extra = ", " + extra
 	}
+	listen := r.opts.httpListen
+	if listen == "" {
+		listen = "127.0.0.1:0"
+	}
 	y := fmt.Sprintf(`kafka:
   brokers: [%q]
   group: smsgate-faults
@@ -330,10 +336,10 @@ func (r *rig) writeConfig(host string, port int) {
 postgres:
   dsn: %q
 http:
-  listen: 127.0.0.1:0
+  listen: %s
 operators:
   - {name: magti, host: %s, port: %d, system_id: acme, password: pw, binds: 2, window: 50, tps: 2000, enquire_link: 2s, resp_timeout: 3s%s}
-routes:
+%sroutes:
   - {prefix: "995", operator: magti, cost: 0.012, currency: EUR}
 accounts:
   - name: acme
@@ -342,7 +348,7 @@ accounts:
     rates:
       - {prefix: "995", price: 0.030, currency: EUR}
 dlr: {timeout: 72h}
-`, r.brokerAddr, r.dsn, host, port, extra)
+`, r.brokerAddr, r.dsn, listen, host, port, extra, r.opts.operators)
 	r.cfgPath = filepath.Join(r.dir, "smsgate.yml")
 	if err := os.WriteFile(r.cfgPath, []byte(y), 0o600); err != nil {
 		r.t.Fatal(err)

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -233,39 +232,14 @@ func peakRSS(pid int) float64 {
 // lives, the healthy operator keeps its binds and its traffic, RSS stays
 // bounded, and every deliver_sm the gateway acknowledged reaches sms.mo.
 func TestFaultHostileSMSCAttacks(t *testing.T) {
-	// The attacks take 2–3 minutes (three of them wait out a 10 s
-	// enquire_link timeout): the load runs until they are over.
-	r := newRig(t, rigOpts{sim: smppsim.Options{RespDelay: 2 * time.Millisecond}, loadFor: 8 * time.Minute})
 	h := startHostileSMSC(t)
 	h.refuse.Store(1) // case: a bind_resp error first
-	httpAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	simHost, simPort := r.simHostPort()
 	hHost, hPort := splitHostPort(t, h.ln.Addr().String())
-	y := fmt.Sprintf(`kafka:
-  brokers: [%q]
-  group: smsgate-faults
-  session_timeout: 6s
-postgres:
-  dsn: %q
-http:
-  listen: %s
-operators:
-  - {name: magti, host: %s, port: %d, system_id: acme, password: pw, binds: 2, window: 50, tps: 2000, enquire_link: 2s, resp_timeout: 3s}
-  - {name: hostile, host: %s, port: %d, system_id: acme, password: pw, binds: 1, window: 10, tps: 100, enquire_link: 1s, resp_timeout: 3s}
-routes:
-  - {prefix: "995", operator: magti, cost: 0.012, currency: EUR}
-accounts:
-  - name: acme
-    senders: ["ACME"]
-    country: "995"
-    rates:
-      - {prefix: "995", price: 0.030, currency: EUR}
-dlr: {timeout: 72h}
-`, r.brokerAddr, r.dsn, httpAddr, simHost, simPort, hHost, hPort)
-	r.cfgPath = filepath.Join(r.dir, "smsgate.yml")
-	if err := os.WriteFile(r.cfgPath, []byte(y), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	httpAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	// The attacks take 2–3 minutes (three of them wait out a 10 s
+	// enquire_link timeout): the load runs until they are over.
+	r := newRig(t, rigOpts{sim: smppsim.Options{RespDelay: 2 * time.Millisecond}, loadFor: 8 * time.Minute, httpListen: httpAddr,
+		operators: fmt.Sprintf("  - {name: hostile, host: %s, port: %d, system_id: acme, password: pw, binds: 1, window: 10, tps: 100, enquire_link: 1s, resp_timeout: 3s}\n", hHost, hPort)})
 
 	type row struct{ attack, expected, seen string }
 	var rows []row
