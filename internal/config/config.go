@@ -314,7 +314,47 @@ type Account struct {
 	Country string `yaml:"country"`
 	// Rates is the rate card; at least one rate is required.
 	Rates []Rate `yaml:"rates"`
+	// Weight is this account's share of an operator's TPS against the
+	// other accounts queued at the same priority. Default 1, 1–1000.
+	Weight int `yaml:"weight"`
+	// TPS caps the account's parts per second across all operators and
+	// instances; 0 = unlimited.
+	TPS int `yaml:"tps"`
+	// Quota caps the parts sent per day and per month (the account's
+	// time zone); 0 = unlimited.
+	Quota Quota `yaml:"quota"`
+	// Billing is "postpaid" (default) or "prepaid".
+	Billing string `yaml:"billing"`
+	// CreditLimit is how far a postpaid balance may go below zero; 0 =
+	// no limit. Not allowed with prepaid.
+	CreditLimit billing.Amount `yaml:"credit_limit"`
+	// OnInsufficient is what happens to a message the balance cannot pay
+	// for: "reject" (default) or "hold" until funds arrive.
+	OnInsufficient string `yaml:"on_insufficient"`
+	// LowBalance fires SmsgateAccountLowBalance below it; 0 = off.
+	LowBalance billing.Amount `yaml:"low_balance"`
 }
+
+// Quota is an account's parts per day and per month; 0 = unlimited.
+type Quota struct {
+	Day   int64 `yaml:"day"`
+	Month int64 `yaml:"month"`
+}
+
+// Prepaid reports whether the account pays before it sends.
+func (a *Account) Prepaid() bool { return a.Billing == BillingPrepaid }
+
+// Funded reports whether the balance limits what the account may send.
+func (a *Account) Funded() bool { return a.Prepaid() || a.CreditLimit > 0 }
+
+// Billing modes and insufficient-funds actions.
+const (
+	BillingPostpaid      = "postpaid"
+	BillingPrepaid       = "prepaid"
+	InsufficientReject   = "reject"
+	InsufficientHold     = "hold"
+	DefaultAccountWeight = 1
+)
 
 // Rate is one entry of an account's `rates`: exactly one of Prefix and MCCMNC.
 type Rate struct {

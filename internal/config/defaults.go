@@ -129,7 +129,12 @@ func (r *Route) prefill() {
 	setStr(&r.CostOn, DefaultCostOn)
 }
 
-func (a *Account) prefill() { setStr(&a.Timezone, DefaultTimezone) }
+func (a *Account) prefill() {
+	setStr(&a.Timezone, DefaultTimezone)
+	setStr(&a.Billing, BillingPostpaid)
+	setStr(&a.OnInsufficient, InsufficientReject)
+	setInt(&a.Weight, DefaultAccountWeight)
+}
 
 func (p *Portability) prefill() {
 	setDur(&p.CacheTTL, DefaultCacheTTL)

@@ -380,6 +380,7 @@ func (v *validator) accounts() {
 		if len(a.Rates) == 0 {
 			v.add(p+".rates", "at least one rate is required")
 		}
+		v.accountLimits(p, a)
 		type rowKey struct {
 			prefix, mccmnc string
 			effective      time.Time
@@ -407,6 +408,45 @@ func (v *validator) accounts() {
 				v.add(rp, "same destination and effective as %s.rates[%d]", p, d)
 			} else {
 				rows[k] = j
+			}
+		}
+	}
+}
+
+// accountLimits checks fair share, caps and the money rules of one account.
+func (v *validator) accountLimits(p string, a *Account) {
+	if a.Weight < 1 || a.Weight > 1000 {
+		v.add(p+".weight", "want 1–1000, got %d", a.Weight)
+	}
+	if a.TPS < 0 {
+		v.add(p+".tps", "must be ≥ 0 (0 = unlimited), got %d", a.TPS)
+	}
+	if a.Quota.Day < 0 {
+		v.add(p+".quota.day", "must be ≥ 0 (0 = unlimited), got %d", a.Quota.Day)
+	}
+	if a.Quota.Month < 0 {
+		v.add(p+".quota.month", "must be ≥ 0 (0 = unlimited), got %d", a.Quota.Month)
+	}
+	switch a.Billing {
+	case BillingPostpaid, BillingPrepaid:
+	default:
+		v.add(p+".billing", "want postpaid or prepaid, got %q", a.Billing)
+	}
+	switch a.OnInsufficient {
+	case InsufficientReject, InsufficientHold:
+	default:
+		v.add(p+".on_insufficient", "want reject or hold, got %q", a.OnInsufficient)
+	}
+	v.amount(p+".credit_limit", a.CreditLimit)
+	if a.Prepaid() && a.CreditLimit != 0 {
+		v.add(p+".credit_limit", "a prepaid account has no credit limit (got %s)", a.CreditLimit)
+	}
+	// The balance is kept in one currency: the rates' own.
+	if a.Funded() || a.LowBalance != 0 {
+		for j := 1; j < len(a.Rates); j++ {
+			if a.Rates[j].Currency != a.Rates[0].Currency {
+				v.add(fmt.Sprintf("%s.rates[%d].currency", p, j), "an account with a balance rule (prepaid, credit_limit or low_balance) prices in one currency: %q here, %q in rates[0]", a.Rates[j].Currency, a.Rates[0].Currency)
+				break
 			}
 		}
 	}

@@ -57,7 +57,39 @@ type Account struct {
 	Senders []string
 	Loc     *time.Location
 	Country string
+	// Weight is the account's fair share of an operator against others
+	// at the same priority (≥ 1).
+	Weight int
+	// TPS caps parts per second across the cluster; 0 = unlimited.
+	TPS int
+	// QuotaDay and QuotaMonth cap parts sent; 0 = unlimited.
+	QuotaDay, QuotaMonth int64
+	// Prepaid: the balance may not go below zero. Otherwise CreditLimit
+	// > 0 is how far below zero it may go (0 = no limit).
+	Prepaid     bool
+	CreditLimit billing.Amount
+	// HoldShort: a message the balance cannot pay for is held until funds
+	// arrive instead of rejected.
+	HoldShort  bool
+	LowBalance billing.Amount
+	// Currency is the balance's currency (the first rate's).
+	Currency string
 }
+
+// Funded reports whether the balance limits what the account may send.
+func (a *Account) Funded() bool { return a.Prepaid || a.CreditLimit > 0 }
+
+// Floor is the lowest balance the account may reach by sending.
+func (a *Account) Floor() billing.Amount {
+	if a.Prepaid {
+		return 0
+	}
+	return -a.CreditLimit
+}
+
+// Gated reports whether the intent lane checks this account (funds or a
+// quota) under its row lock before a message is sent.
+func (a *Account) Gated() bool { return a.Funded() || a.QuotaDay > 0 || a.QuotaMonth > 0 }
 
 // Build turns the reloadable part of a config into tables. An error leaves
 // the running tables in place (hot reload).
@@ -122,7 +154,13 @@ func Build(cfg *config.Config) (*Tables, error) {
 		if loc == nil {
 			loc = time.UTC
 		}
-		t.Accounts[a.Name] = &Account{Name: a.Name, Senders: a.Senders, Loc: loc, Country: a.Country}
+		acct := &Account{Name: a.Name, Senders: a.Senders, Loc: loc, Country: a.Country, Weight: max(a.Weight, 1),
+			TPS: a.TPS, QuotaDay: a.Quota.Day, QuotaMonth: a.Quota.Month, Prepaid: a.Prepaid(), CreditLimit: a.CreditLimit,
+			HoldShort: a.OnInsufficient == config.InsufficientHold, LowBalance: a.LowBalance}
+		if len(a.Rates) > 0 {
+			acct.Currency = a.Rates[0].Currency
+		}
+		t.Accounts[a.Name] = acct
 		for _, s := range a.Senders {
 			t.SenderOwners[s] = append(t.SenderOwners[s], a.Name)
 		}
