@@ -44,6 +44,16 @@ func (r Rate) PriceFor(monthCount int64) Amount {
 	return p
 }
 
+// MaxPrice is the highest price the rate can charge a part (its base or a
+// tier): what a prepaid balance must cover before the tier is known.
+func (r Rate) MaxPrice() Amount {
+	p := r.Price
+	for _, t := range r.Tiers {
+		p = max(p, t.Price)
+	}
+	return p
+}
+
 // ErrInvalidRate is wrapped by NewRateCard for every rejected row.
 var ErrInvalidRate = errors.New("invalid rate")
 

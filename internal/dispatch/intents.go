@@ -74,7 +74,7 @@ func (s *Stage) writeIntents(ctx context.Context, tx pgx.Tx, batch int64, items 
 	now := time.Now()
 	t := s.tables()
 	res := make([]IntentResult, len(items))
-	var reasons, details []string // of marketing refusals
+	ref := make([]refusal, len(items)) // what a marketing rule or the account gate decided
 	// Marketing rules are decided here, when the message is about to be
 	// sent, under a per-pair lock: opt-outs that arrived while it was
 	// scheduled apply, and two instances cannot both pass the cap.
@@ -86,7 +86,6 @@ func (s *Stage) writeIntents(ctx context.Context, tx pgx.Tx, batch int64, items 
 		}
 	}
 	if len(mk) > 0 {
-		reasons, details = make([]string, len(items)), make([]string, len(items))
 		accts, dests := make([]string, len(mk)), make([]string, len(mk))
 		for k, i := range mk {
 			accts[k], dests[k] = items[i].row.M.Account, items[i].row.M.Dest
@@ -111,13 +110,25 @@ func (s *Stage) writeIntents(ctx context.Context, tx pgx.Tx, batch int64, items 
 			k := [2]string{m.Account, m.Dest}
 			switch {
 			case opted[k]:
-				res[i], reasons[i], details[i] = Refused, "opted_out", "the destination opted out of marketing"
+				res[i], ref[i] = Refused, refusal{message.Rejected, "opted_out", "the destination opted out of marketing"}
 			case t.FreqCount > 0 && recent[k] >= t.FreqCount:
-				res[i], reasons[i] = Refused, "frequency_cap"
-				details[i] = "frequency cap of " + strconv.Itoa(t.FreqCount) + " per " + t.FreqPer.String() + " reached"
+				res[i], ref[i] = Refused, refusal{message.Rejected, "frequency_cap",
+					"frequency cap of " + strconv.Itoa(t.FreqCount) + " per " + t.FreqPer.String() + " reached"}
 			case t.FreqCount > 0:
 				recent[k]++ // later messages of this batch count this one
 			}
+		}
+	}
+	g, err := s.gate(ctx, tx, t, items, ref, now)
+	if err != nil {
+		return journal.Effects{}, err
+	}
+	for i := range items {
+		if ref[i].state != 0 {
+			res[i] = Refused
+		}
+		if g != nil {
+			items[i].row.M.Reserved = g.reserve[i] // encoded with the row; reset below unless written
 		}
 	}
 	inserts := make([]store.IntentRow, 0, len(items))
@@ -127,11 +138,22 @@ func (s *Stage) writeIntents(ctx context.Context, tx pgx.Tx, batch int64, items 
 	var rejIDs, rejReasons, rejDetails []string
 	var rejGens []int32
 	var rejIdx []int
+	var holdIDs []string
+	var holdGens []int32
+	var holdIdx []int
 	for i := range items {
 		r := items[i].row
 		m := r.M
 		if res[i] == Refused {
-			r.State, r.Reason, r.Detail = message.Rejected, reasons[i], details[i]
+			r.State, r.Reason, r.Detail = ref[i].state, ref[i].reason, ref[i].detail
+			if r.State == message.Held {
+				r.Due = heldDue
+			}
+		}
+		if m.Parked && r.State == message.Held {
+			// Held for funds when due: the row waits for a credit.
+			holdIDs, holdGens, holdIdx = append(holdIDs, m.ID), append(holdGens, m.Gen), append(holdIdx, i)
+			continue
 		}
 		if m.Parked && r.State == message.Rejected {
 			// A parked row that is refused or expired when due: its row ends
@@ -202,6 +224,33 @@ func (s *Stage) writeIntents(ctx context.Context, tx pgx.Tx, batch int64, items 
 			res[i] = Written
 		}
 	}
+	held, err := store.HoldParked(ctx, tx, batch, s.o.InstanceID, holdIDs, holdGens, store.ReasonInsufficientFunds, "")
+	if err != nil {
+		return journal.Effects{}, err
+	}
+	for _, i := range holdIdx {
+		if !held[items[i].row.M.ID] {
+			res[i] = Lost
+		}
+	}
+	if g != nil {
+		// A refused message is written (rejected or held) but reserves
+		// nothing; claimed parked rows learn their reservation here.
+		var ids []string
+		var gens []int32
+		var amounts []int64
+		for k, i := range claimIdx {
+			if res[i] == Written && g.reserve[i] > 0 {
+				ids, gens, amounts = append(ids, claims[k].ID), append(gens, claims[k].Gen), append(amounts, g.reserve[i])
+			}
+		}
+		if err := store.SetReserved(ctx, tx, ids, gens, amounts); err != nil {
+			return journal.Effects{}, err
+		}
+		if err := g.settle(ctx, tx, items, res); err != nil {
+			return journal.Effects{}, err
+		}
+	}
 	// Events of rows that end or pause a message here.
 	var events []*kgo.Record
 	for i := range items {
@@ -209,7 +258,7 @@ func (s *Stage) writeIntents(ctx context.Context, tx pgx.Tx, batch int64, items 
 		m := r.M
 		st, reason, detail := r.State, r.Reason, r.Detail
 		if res[i] == Refused {
-			st, reason, detail = message.Rejected, reasons[i], details[i]
+			st, reason, detail = ref[i].state, ref[i].reason, ref[i].detail
 		} else if res[i] != Written {
 			continue
 		}
@@ -227,6 +276,9 @@ func (s *Stage) writeIntents(ctx context.Context, tx pgx.Tx, batch int64, items 
 	gen := s.st.Gen(now)
 	return journal.Effects{Events: events, After: func() {
 		for i := range items {
+			if res[i] != Written {
+				items[i].row.M.Reserved = 0
+			}
 			if res[i] == Written && items[i].row.State == message.Sending {
 				if !items[i].row.M.Parked {
 					items[i].row.M.Gen = gen

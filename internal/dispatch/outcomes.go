@@ -53,6 +53,7 @@ func (s *Stage) writeOutcomes(ctx context.Context, tx pgx.Tx, batch int64, os []
 	silent := make([]bool, 0, len(os))
 	var failovers []store.ParkedKey
 	var tracks []*correlate.Msg
+	var funds []store.FundsDelta     // reservations released, parts awaiting a receipt's charge
 	firstRow := make([]int, len(os)) // each outcome's first attempt row
 	for k, oc := range os {
 		firstRow[k] = len(rows)
@@ -71,6 +72,11 @@ func (s *Stage) writeOutcomes(ctx context.Context, tx pgx.Tx, batch int64, os []
 			key = store.AccountMonth{Account: acct.Name, Month: month}
 		}
 		ev := message.Event{ID: m.ID, Account: m.Account, Operator: op.Name, Network: m.Network, Parts: len(f.parts), At: now, Meta: m.Meta}
+		fd := store.FundsDelta{Account: m.Account, Reserved: -billing.Amount(m.Reserved)}
+		var awaitPart billing.Amount
+		if acct != nil && acct.Funded() {
+			awaitPart = perPart(t, m.Account, m.Dest, m.Network, now)
+		}
 		for i := range f.parts {
 			p := &f.parts[i]
 			r := store.AttemptRow{MessageID: m.ID, Gen: m.Gen, Part: int16(i + 1), Attempt: attempt, Parts: int16(len(f.parts)),
@@ -88,6 +94,11 @@ func (s *Stage) writeOutcomes(ctx context.Context, tx pgx.Tx, batch int64, os []
 			}
 			// Charge on submit: an accepted part is billed now; an unknown
 			// one only once a receipt proves the SMSC took it (§5).
+			// A part whose charge a receipt decides stays committed
+			// against the balance until then.
+			if hasRate && ((op.ChargeOnDeliv && (p.state == message.Submitted || p.state == message.Unknown)) || (!op.ChargeOnDeliv && p.state == message.Unknown)) {
+				fd.Awaiting += awaitPart
+			}
 			if p.state == message.Submitted && !op.ChargeOnDeliv && hasRate && acct != nil {
 				r.Charged, r.Cost, r.CostCurrency, r.Currency = true, cost, costCur, rate.Currency
 				bills = append(bills, bill{row: len(rows), ev: len(evs), rate: rate, key: key})
@@ -97,6 +108,7 @@ func (s *Stage) writeOutcomes(ctx context.Context, tx pgx.Tx, batch int64, os []
 			}
 			rows = append(rows, r)
 		}
+		funds = append(funds, fd)
 		switch oc.state {
 		case message.Failover:
 			tried := m.Tries()
@@ -155,14 +167,12 @@ func (s *Stage) writeOutcomes(ctx context.Context, tx pgx.Tx, batch int64, os []
 	if err := store.AppendAttempts(ctx, tx, batch, rows); err != nil {
 		return journal.Effects{}, err
 	}
-	if len(deltas) > 0 {
-		ds := make([]store.MonthDelta, 0, len(deltas))
-		for _, d := range deltas {
-			ds = append(ds, *d)
-		}
-		if err := store.AddMonth(ctx, tx, ds); err != nil {
-			return journal.Effects{}, err
-		}
+	ds := make([]store.MonthDelta, 0, len(deltas))
+	for _, d := range deltas {
+		ds = append(ds, *d)
+	}
+	if err := store.AddMonth(ctx, tx, ds, funds...); err != nil {
+		return journal.Effects{}, err
 	}
 	if _, err := store.Repark(ctx, tx, batch, failovers, message.Queued, time.Time{}); err != nil {
 		return journal.Effects{}, err
@@ -193,6 +203,7 @@ func (s *Stage) writeOutcomes(ctx context.Context, tx pgx.Tx, batch int64, os []
 		}
 		s.index.Written(tracks, batch)
 		for _, oc := range os {
+			oc.f.m.Reserved = 0
 			s.unsettled.done(oc.f.m.Batch)
 			if oc.state == message.Failover {
 				s.m.failovers.WithLabelValues(oc.op.pol.Name).Inc()

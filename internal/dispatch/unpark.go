@@ -133,9 +133,17 @@ func (s *Stage) repark(ctx context.Context, ms []*message.Message, state message
 	backoff := 100 * time.Millisecond
 	for {
 		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		_, err := store.Repark(rctx, s.st.Pool, 0, keys, state, due)
+		err := pgx.BeginFunc(rctx, s.st.Pool, func(tx pgx.Tx) error {
+			if _, err := store.Repark(rctx, tx, 0, keys, state, due); err != nil {
+				return err
+			}
+			return releaseReserved(rctx, tx, ms)
+		})
 		cancel()
 		if err == nil {
+			for _, m := range ms {
+				m.Reserved = 0
+			}
 			return
 		}
 		// Not written: the rows stay journaled (recovered as unknown) or

@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 
+	"github.com/smsgate/smsgate/billing"
 	"github.com/smsgate/smsgate/internal/message"
 	"github.com/smsgate/smsgate/internal/store"
 	"github.com/smsgate/smsgate/router"
@@ -144,7 +145,13 @@ func (r *Recovery) unknowns(ctx context.Context, l store.LaneInfo) (int, error) 
 				return err
 			}
 			var rows []store.AttemptRow
+			// Their receipts cannot be correlated (no SMSC ids were
+			// stored), so no charge follows: what they reserved is free.
+			var release []store.FundsDelta
 			for _, u := range open {
+				if u.Reserved != 0 {
+					release = append(release, store.FundsDelta{Account: u.Account, Reserved: -billing.Amount(u.Reserved)})
+				}
 				for p := int16(1); p <= max(u.Parts, 1); p++ {
 					rows = append(rows, store.AttemptRow{MessageID: u.ID, Gen: u.Gen, Part: p, Attempt: max(u.Attempt, 1),
 						Parts: max(u.Parts, 1), Operator: u.Operator, State: message.Unknown, SubmittedAt: now,
@@ -152,7 +159,10 @@ func (r *Recovery) unknowns(ctx context.Context, l store.LaneInfo) (int, error) 
 						Month: now.UTC().Format("2006-01")})
 				}
 			}
-			return store.AppendAttempts(ctx, tx, b, rows)
+			if err := store.AppendAttempts(ctx, tx, b, rows); err != nil {
+				return err
+			}
+			return store.MoveFunds(ctx, tx, release)
 		})
 		if err != nil {
 			return total, err

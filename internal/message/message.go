@@ -11,16 +11,19 @@ import (
 // the journal add routing and bookkeeping. One goroutine owns it at a time:
 // it is handed on, never shared.
 type Message struct {
-	ID          string
-	Account     string
-	Sender      string
-	Dest        string // E.164 digits
-	Body        string // placeholders filled
-	Encoding    coding.Encoding
-	DLR         bool
-	Marketing   bool
-	Priority    uint8 // 0–9, higher first
-	Parts       uint8
+	ID        string
+	Account   string
+	Sender    string
+	Dest      string // E.164 digits
+	Body      string // placeholders filled
+	Encoding  coding.Encoding
+	DLR       bool
+	Marketing bool
+	Priority  uint8 // 0–9, higher first
+	Parts     uint8
+	// Reserved is what the intent lane reserved of the account's balance
+	// for this attempt (micros), released when its outcome is written.
+	Reserved    int64
 	ExpiresAt   time.Time // zero: none
 	ForcedRoute string
 	Meta        []byte    // the record's meta object as given, or nil

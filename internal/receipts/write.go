@@ -267,6 +267,7 @@ func (s *Stage) applyReceipts(ctx context.Context, tx pgx.Tx, batch int64, t *po
 	latency := make([]float64, 0, len(rs))
 	latencyOp := make([]string, 0, len(rs))
 	var supplierHits []string // operator|reason
+	var funds []store.FundsDelta
 	for i, it := range rs {
 		tg := targets[i]
 		if tg.w == nil || tg.part < 0 || tg.part >= len(tg.w.parts) {
@@ -337,6 +338,11 @@ func (s *Stage) applyReceipts(ctx context.Context, tx pgx.Tx, batch int64, t *po
 				Account: w.account, Operator: w.operator, Destination: w.dest, CountryPrefix: router.CountryPrefix(w.dest),
 				Network: w.network, SubmittedAt: p.submittedAt, Status: st.String(), Cost: cost, CostCurrency: costCur,
 				Price: price, Currency: cur, Month: month}
+		}
+		// What the outcome left committed against a funded account's
+		// balance for this part is released once the receipt decides it.
+		if hasRate && acct != nil && acct.Funded() && awaitsReceipt(op.ChargeOnDeliv, was, p.charged) && !awaitsReceipt(op.ChargeOnDeliv, st, false) {
+			funds = append(funds, store.FundsDelta{Account: w.account, Awaiting: -rate.MaxPrice()})
 		}
 		switch {
 		case hasRate && acct != nil && ((op.ChargeOnDeliv && st == message.Delivered) || (!op.ChargeOnDeliv && was == message.Unknown && !p.charged)):
@@ -422,7 +428,7 @@ func (s *Stage) applyReceipts(ctx context.Context, tx pgx.Tx, batch int64, t *po
 	if err != nil {
 		return journal.Effects{}, err
 	}
-	if err := store.AddMonth(ctx, tx, monthDeltas(charges, newCharges)); err != nil {
+	if err := store.AddMonth(ctx, tx, monthDeltas(charges, newCharges), funds...); err != nil {
 		return journal.Effects{}, err
 	}
 	if _, err := store.Repark(ctx, tx, batch, reroutes, message.Queued, time.Time{}); err != nil {
@@ -649,3 +655,13 @@ func monthDeltas(cs []store.ChargeRow, isNew []bool) []store.MonthDelta {
 
 // parseStat reads a stored stat word back.
 func parseStat(w string) (dlr.State, bool) { return dlr.ParseState(w) }
+
+// awaitsReceipt reports whether a part in state st leaves its charge to a
+// receipt: any accepted part under charge_on delivered until its final
+// receipt, an unknown uncharged part under charge_on submit.
+func awaitsReceipt(chargeOnDeliv bool, st message.State, charged bool) bool {
+	if chargeOnDeliv {
+		return st == message.Submitted || st == message.Unknown
+	}
+	return st == message.Unknown && !charged
+}

@@ -169,9 +169,19 @@ type MonthDelta struct {
 }
 
 // AddMonth applies a batch's aggregates in one statement, in key order
-// (concurrent writers lock rows in the same order), and advances the
-// accounts' tier counters by the parts.
-func AddMonth(ctx context.Context, tx pgx.Tx, ds []MonthDelta) error {
+// (concurrent writers lock rows in the same order), advances the
+// accounts' tier counters by the parts, and moves the accounts' balances
+// by the revenue, together with the batch's other fund movements (so the
+// balance always equals the ledger).
+func AddMonth(ctx context.Context, tx pgx.Tx, ds []MonthDelta, funds ...FundsDelta) error {
+	for _, d := range ds {
+		if d.Revenue != 0 {
+			funds = append(funds, FundsDelta{Account: d.Account, Spent: d.Revenue})
+		}
+	}
+	if err := MoveFunds(ctx, tx, funds); err != nil {
+		return err
+	}
 	if len(ds) == 0 {
 		return nil
 	}

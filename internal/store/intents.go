@@ -48,7 +48,7 @@ type IntentResult struct {
 
 var msgColumns = []string{"id", "gen", "batch", "state", "account", "sender", "dest", "body", "encoding", "dlr", "marketing",
 	"priority", "parts", "expires_at", "forced_route", "meta", "network", "operator", "tried", "attempt", "rerouted",
-	"src_partition", "src_offset", "created_at", "due", "reason", "detail", "hold_range", "held_at"}
+	"src_partition", "src_offset", "created_at", "due", "reason", "detail", "hold_range", "held_at", "reserved"}
 
 // InsertIntents writes rows in batch, at most one per id: an id stored
 // already — in the current generation or an older one within retention —
@@ -186,7 +186,7 @@ func (s *Store) insertOnConflict(ctx context.Context, tx pgx.Tx, rows []IntentRo
 		expires, created, due, heldAt                      = make([]*time.Time, n), make([]time.Time, n), make([]*time.Time, n), make([]*time.Time, n)
 		forced, metas, nets, ops, reasons, details, ranges = make([]*string, n), make([]*string, n), make([]*string, n), make([]*string, n), make([]*string, n), make([]*string, n), make([]*string, n)
 		srcPart                                            = make([]int32, n)
-		srcOff                                             = make([]int64, n)
+		srcOff, reserved                                   = make([]int64, n), make([]int64, n)
 	)
 	for k, i := range idx {
 		r := &rows[i]
@@ -209,24 +209,24 @@ func (s *Store) insertOnConflict(ctx context.Context, tx pgx.Tx, rows []IntentRo
 			metas[k] = &v
 		}
 		reasons[k], details[k], ranges[k] = nullable(r.Reason), nullable(r.Detail), nullable(r.HoldRange)
-		srcPart[k], srcOff[k] = m.Partition, m.Offset
+		srcPart[k], srcOff[k], reserved[k] = m.Partition, m.Offset, m.Reserved
 	}
 	r, err := tx.Query(ctx, `
 INSERT INTO messages (id, gen, batch, state, account, sender, dest, body, encoding, dlr, marketing, priority, parts,
 	expires_at, forced_route, meta, network, operator, tried, attempt, rerouted, src_partition, src_offset, created_at,
-	due, reason, detail, hold_range, held_at)
+	due, reason, detail, hold_range, held_at, reserved)
 SELECT u.id, $2, $3, u.state, u.account, u.sender, u.dest, u.body, u.enc, u.dlr, u.mkt, u.prio, u.parts,
 	u.expires, u.forced, u.meta, u.net, u.op, CASE WHEN u.tried = '' THEN NULL ELSE string_to_array(u.tried, ',') END,
-	u.att, u.rer, u.spart, u.soff, u.created, u.due, u.reason, u.detail, u.hrange, u.held
+	u.att, u.rer, u.spart, u.soff, u.created, u.due, u.reason, u.detail, u.hrange, u.held, u.res
 FROM unnest($1::text[], $4::int2[], $5::text[], $6::text[], $7::text[], $8::text[], $9::int2[], $10::bool[], $11::bool[],
 	$12::int2[], $13::int2[], $14::timestamptz[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[],
 	$20::int2[], $21::bool[], $22::int4[], $23::int8[], $24::timestamptz[], $25::timestamptz[], $26::text[], $27::text[],
-	$28::text[], $29::timestamptz[])
+	$28::text[], $29::timestamptz[], $30::int8[])
 	AS u(id, state, account, sender, dest, body, enc, dlr, mkt, prio, parts, expires, forced, meta, net, op, tried,
-	att, rer, spart, soff, created, due, reason, detail, hrange, held)
+	att, rer, spart, soff, created, due, reason, detail, hrange, held, res)
 ON CONFLICT (id, gen) DO NOTHING RETURNING id`,
 		ids, gen, batch, states, accounts, senders, dests, bodies, encs, dlrs, mkts, prios, parts, expires, forced, metas,
-		nets, ops, tried, attempts, rer, srcPart, srcOff, created, due, reasons, details, ranges, heldAt)
+		nets, ops, tried, attempts, rer, srcPart, srcOff, created, due, reasons, details, ranges, heldAt, reserved)
 	if err != nil {
 		return nil, fmt.Errorf("journal insert: %w", err)
 	}
@@ -295,6 +295,7 @@ func encodeIntents(c *copyBin, rows []IntentRow, idx []int, gen int32, batch int
 		} else {
 			c.null()
 		}
+		c.int8(m.Reserved)
 	}
 }
 

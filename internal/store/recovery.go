@@ -20,12 +20,13 @@ type UnsentIntent struct {
 	Account  string
 	Dest     string
 	Network  string
+	Reserved int64 // of the account's balance, released by recovery
 }
 
 // IntentsWithoutOutcome returns the journaled messages of batches whose
 // current attempt has no attempt rows.
 func IntentsWithoutOutcome(ctx context.Context, q Querier, batches []int64) ([]UnsentIntent, error) {
-	rows, err := q.Query(ctx, `SELECT m.id, m.gen, m.attempt, m.parts, coalesce(m.operator, ''), m.account, m.dest, coalesce(m.network, '')
+	rows, err := q.Query(ctx, `SELECT m.id, m.gen, m.attempt, m.parts, coalesce(m.operator, ''), m.account, m.dest, coalesce(m.network, ''), m.reserved
 FROM messages m WHERE m.batch = ANY($1) AND m.state = 1
 AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.message_id = m.id AND a.attempt >= m.attempt)`, batches)
 	if err != nil {
@@ -33,7 +34,7 @@ AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.message_id = m.id AND a.attempt
 	}
 	var out []UnsentIntent
 	var u UnsentIntent
-	if _, err := pgx.ForEachRow(rows, []any{&u.ID, &u.Gen, &u.Attempt, &u.Parts, &u.Operator, &u.Account, &u.Dest, &u.Network}, func() error {
+	if _, err := pgx.ForEachRow(rows, []any{&u.ID, &u.Gen, &u.Attempt, &u.Parts, &u.Operator, &u.Account, &u.Dest, &u.Network, &u.Reserved}, func() error {
 		out = append(out, u)
 		return nil
 	}); err != nil {
