@@ -204,6 +204,9 @@ func (s *Stage) writeOutcomes(ctx context.Context, tx pgx.Tx, batch int64, os []
 		s.index.Written(tracks, batch)
 		for _, oc := range os {
 			oc.f.m.Reserved = 0
+			if s.o.OnSent != nil && (oc.state == message.Submitted || oc.state == message.Unknown) {
+				s.o.OnSent(oc.f.m.Account, len(oc.f.parts))
+			}
 			s.unsettled.done(oc.f.m.Batch)
 			if oc.state == message.Failover {
 				s.m.failovers.WithLabelValues(oc.op.pol.Name).Inc()
