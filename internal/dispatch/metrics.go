@@ -9,6 +9,7 @@ type metrics struct {
 	lossParts  *prometheus.CounterVec // operator
 	unparked   *prometheus.CounterVec // operator
 	parked     *prometheus.CounterVec // operator, why
+	throttled  *prometheus.CounterVec // account
 	slotErrors prometheus.Counter
 	slotsHeld  *prometheus.GaugeVec // operator, kind
 }
@@ -27,13 +28,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Parked messages taken back into an operator's queue when due."}, []string{"operator"}),
 		parked: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "smsgate_parked_back_total",
 			Help: "Messages given back to the parked set from memory (the operator stopped taking work here, shutdown)."}, []string{"operator"}),
+		throttled: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "smsgate_account_throttled_total",
+			Help: "Messages held in an operator's queue because their account was over its tps (each counted once)."}, []string{"account"}),
 		slotErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "smsgate_bind_slot_errors_total",
 			Help: "Bind slot lease rounds that failed (Postgres unreachable); binds close before leases lapse."}),
 		slotsHeld: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "smsgate_bind_slots_held",
 			Help: "Bind slots this instance holds, by operator and kind (tx, rx); the cluster sum never exceeds binds."}, []string{"operator", "kind"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.parts, m.failovers, m.intents, m.lossParts, m.unparked, m.parked, m.slotErrors, m.slotsHeld)
+		reg.MustRegister(m.parts, m.failovers, m.intents, m.lossParts, m.unparked, m.parked, m.throttled, m.slotErrors, m.slotsHeld)
 	}
 	return m
 }

@@ -90,7 +90,7 @@ func newOperator(s *Stage, pol *policy.Operator, pool *smpp.Pool, progress *heal
 	if qmax <= 0 {
 		qmax = min(max(int(pol.TPS/2), 2000), 50000)
 	}
-	o := &operator{s: s, pol: pol, pool: pool, q: newQueue(qmax), progress: progress,
+	o := &operator{s: s, pol: pol, pool: pool, q: newQueue(qmax, s.gates), progress: progress,
 		ready: make(chan *flight, 8192), stopping: make(chan struct{}), retryC: make(chan struct{}, 1)}
 	o.results.wake = make(chan struct{}, 1)
 	o.ref.Store(rand.Uint32())
@@ -174,7 +174,18 @@ func (o *operator) journalLoop(ctx context.Context, out chan<- *journalBatch) {
 			o.wait(ctx, idle, 50*time.Millisecond)
 			continue
 		}
-		buf = o.q.take(buf[:0], int(min(free, 1000)))
+		var wake time.Duration
+		buf, wake = o.q.take(buf[:0], int(min(free, 1000)), time.Now())
+		if len(buf) == 0 {
+			// Every account queued is over its tps: sleep until the first
+			// has tokens again (a new message wakes it sooner).
+			o.progress.Waiting(false)
+			if wake <= 0 {
+				wake = 50 * time.Millisecond
+			}
+			o.wait(ctx, idle, min(wake, 50*time.Millisecond))
+			continue
+		}
 		o.journal(ctx, buf, out)
 		o.progress.Advanced()
 	}

@@ -14,7 +14,7 @@ func qm(id string, prio uint8) queued {
 // Higher priority first, arrival order within a priority; the bound holds
 // and a queue full without draining says for how long.
 func TestQueuePriorityAndBound(t *testing.T) {
-	q := newQueue(4)
+	q := newQueue(4, nil)
 	now := time.Now()
 	for _, x := range []queued{qm("a", 0), qm("b", 9), qm("c", 0), qm("d", 5)} {
 		if !q.tryPush(x, now) {
@@ -28,7 +28,8 @@ func TestQueuePriorityAndBound(t *testing.T) {
 		t.Fatalf("stuck for %v, want 1s", d)
 	}
 	got := ""
-	for _, x := range q.take(nil, 3) {
+	took, _ := q.take(nil, 3, now)
+	for _, x := range took {
 		got += x.m.ID
 	}
 	if got != "bda" {

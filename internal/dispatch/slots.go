@@ -181,6 +181,7 @@ func (l *slotLeaser) round(ctx context.Context) {
 		l.fenced = false
 	}
 	live = max(live, 1)
+	l.s.gates.refresh(live, time.Now())
 	heldTx := map[string]int{}
 	for _, s := range l.specs {
 		want := l.balance(rctx, s, held[s.key], live)

@@ -59,6 +59,10 @@ type Options struct {
 	// OnPoison handles a message whose row Postgres refused: the gateway
 	// sends it to sms.dlq with a rejected event.
 	OnPoison func(m *message.Message, err error)
+	// OnSent, when set, learns the parts of each message accepted or
+	// unknown at the SMSC, by account, after their outcome is written
+	// (the account's rate on the status page and API).
+	OnSent func(account string, parts int)
 	// OnLeaseRound runs after each bind-slot round (the gateway reads the
 	// cluster's operator controls there).
 	OnLeaseRound func(ctx context.Context)
@@ -101,6 +105,7 @@ type Stage struct {
 	m        *metrics
 
 	ops      map[string]*operator
+	gates    *accountGates
 	intents  *journal.Lane[intentItem]
 	outcomes *journal.Lane[*outcome]
 	slots    *slotLeaser
@@ -132,6 +137,7 @@ func New(o Options, d Deps) *Stage {
 	s := &Stage{o: o, log: o.Logger, st: d.Store, tables: d.Tables, controls: d.Controls, index: d.Index, topics: d.Topics,
 		m: newMetrics(d.Registry), ops: map[string]*operator{}, unsettled: newBatchCounter(),
 		dupKick: make(chan struct{}, 1), unparkKick: make(chan struct{}, 1)}
+	s.gates = newAccountGates(d.Tables, s.m.throttled)
 	s.intents = journal.NewLane(journal.Options[intentItem]{ID: o.InstanceID + "/intents", Instance: o.InstanceID, Kind: "intents",
 		Size: o.JournalBatch, Linger: o.JournalLinger, Pool: d.Store.Pool, Write: s.writeIntents, Poison: s.poisonIntent,
 		Publisher: d.Publisher, Progress: d.Health.Stage("intents"), Logger: o.Logger, Metrics: d.Journal})
@@ -157,8 +163,11 @@ func (s *Stage) Offer(ctx context.Context, m *message.Message, settle func(), wa
 	if op.q.tryPush(queued{m: m, settle: settle}, now) {
 		return true
 	}
-	// A queue that has been full for a while is not draining: park at once.
-	if op.q.stuckFor(now) > wait {
+	// An account holding its share of a full queue is parked at once:
+	// waiting for room would hold up the records behind this one in its
+	// partition, other accounts' among them (head-of-line blocking). A
+	// queue that has been full for a while is not draining: park at once.
+	if op.q.overShare(m.Account) || op.q.stuckFor(now) > wait {
 		return false
 	}
 	t := time.NewTimer(wait)

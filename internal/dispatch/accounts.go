@@ -1,0 +1,154 @@
+package dispatch
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/smsgate/smsgate/internal/policy"
+)
+
+// Accounts within an operator's queue share it by weight (queue.go); an
+// account's `tps` caps its parts per second across the cluster. Each
+// instance enforces tps ÷ live instances: ingest spreads an account's
+// records over the sms.submit partitions (keyed by id), so each live
+// instance carries about that share of them, and an instance alone gets the
+// whole cap. The share follows the live count the bind-slot leaser reads
+// every second (heartbeats younger than the slot TTL).
+
+// acctGate is one account's weight and token bucket on this instance,
+// shared by every operator's queue.
+type acctGate struct {
+	name      string
+	weight    atomic.Int32
+	limited   atomic.Bool
+	throttled prometheus.Counter
+
+	mu     sync.Mutex
+	rate   float64 // parts per second (this instance's share)
+	burst  float64
+	tokens float64
+	last   time.Time
+}
+
+// setRate sets the bucket to r parts per second (0: unlimited). The burst
+// is 100 ms of the rate, at least one part, so a second never sees much
+// more than the cap.
+func (g *acctGate) setRate(r float64, now time.Time) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if r <= 0 {
+		g.limited.Store(false)
+		g.rate = 0
+		return
+	}
+	if g.rate > 0 {
+		g.refill(now)
+	} else {
+		g.tokens, g.last = max(r/10, 1), now
+	}
+	g.rate, g.burst = r, max(r/10, 1)
+	g.tokens = min(g.tokens, g.burst)
+	g.limited.Store(true)
+}
+
+func (g *acctGate) refill(now time.Time) {
+	if now.After(g.last) {
+		g.tokens = min(g.burst, g.tokens+g.rate*now.Sub(g.last).Seconds())
+		g.last = now
+	}
+}
+
+// take spends parts tokens if the bucket allows a message of that size
+// now; otherwise it says how long until it would. A message larger than
+// the burst goes once the bucket is full and leaves it in debt, so the
+// average rate holds whatever the message sizes.
+func (g *acctGate) take(parts int, now time.Time) (bool, time.Duration) {
+	if g == nil || !g.limited.Load() {
+		return true, 0
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.rate <= 0 {
+		return true, 0
+	}
+	g.refill(now)
+	need := min(float64(parts), g.burst)
+	if g.tokens >= need {
+		g.tokens -= float64(parts)
+		return true, 0
+	}
+	return false, time.Duration((need-g.tokens)/g.rate*float64(time.Second)) + time.Millisecond
+}
+
+func (g *acctGate) weightOf() int {
+	if g == nil {
+		return 1
+	}
+	return int(max(g.weight.Load(), 1))
+}
+
+// accountGates holds the gates of the accounts seen here (the configured
+// ones: ingest refuses unknown accounts, so the map is bounded by config).
+type accountGates struct {
+	tables    func() *policy.Tables
+	throttled *prometheus.CounterVec
+	live      atomic.Int32
+
+	mu sync.Mutex
+	m  map[string]*acctGate
+}
+
+func newAccountGates(tables func() *policy.Tables, throttled *prometheus.CounterVec) *accountGates {
+	g := &accountGates{tables: tables, throttled: throttled, m: map[string]*acctGate{}}
+	g.live.Store(1)
+	return g
+}
+
+// get returns name's gate, made from the current tables on first use.
+func (g *accountGates) get(name string) *acctGate {
+	if g == nil {
+		return nil
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if a := g.m[name]; a != nil {
+		return a
+	}
+	a := &acctGate{name: name}
+	if g.throttled != nil {
+		a.throttled = g.throttled.WithLabelValues(name)
+	}
+	g.apply(a, g.tables(), time.Now())
+	g.m[name] = a
+	return a
+}
+
+// refresh applies the tables (weights and tps after a reload) and the
+// number of live instances to every gate; the bind-slot leaser calls it
+// once per round.
+func (g *accountGates) refresh(live int, now time.Time) {
+	if g == nil {
+		return
+	}
+	g.live.Store(int32(max(live, 1)))
+	t := g.tables()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, a := range g.m {
+		g.apply(a, t, now)
+	}
+}
+
+func (g *accountGates) apply(a *acctGate, t *policy.Tables, now time.Time) {
+	w, tps := 1, 0
+	if t != nil {
+		if acct := t.Accounts[a.name]; acct != nil {
+			w, tps = max(acct.Weight, 1), acct.TPS
+		}
+	}
+	a.weight.Store(int32(w))
+	a.setRate(float64(tps)/float64(g.live.Load()), now)
+}
