@@ -223,26 +223,34 @@ func FuzzBillingCSVRoundTrip(f *testing.F) {
 }
 
 // The summary CSV adds up the rows exactly, per account, operator and
-// currency, then per currency.
+// currency, then per currency; credits count apart from parts, on the
+// account's row without an operator, and the balance change is credits
+// minus prices.
 func TestWriteBillingSummaryCSV(t *testing.T) {
 	rows := []BillingRow{
 		{MessageID: "a", Part: 1, Account: "acme", Operator: "magti", Currency: "EUR", Cost: 12000, Price: 30000},
 		{MessageID: "a", Part: 2, Account: "acme", Operator: "magti", Currency: "EUR", Cost: 12000, Price: 30000},
 		{MessageID: "b", Part: 1, Account: "beta", Operator: "magti", Currency: "EUR", Cost: 12000, Price: 50000},
 		{MessageID: "c", Part: 1, Account: "=beta", Operator: "silknet", Currency: "GEL", Cost: 1, Price: 3},
+		// Credits: a top-up and an adjustment of acme, a top-up of beta.
+		{MessageID: CreditID(1), Part: 0, Account: "acme", Status: CreditStatus, Currency: "EUR", Price: 10_000000},
+		{MessageID: CreditID(2), Part: 0, Account: "acme", Status: CreditStatus, Currency: "EUR", Price: -250000},
+		{MessageID: CreditID(3), Part: 0, Account: "beta", Status: CreditStatus, Currency: "EUR", Price: 1_000000},
 	}
 	var buf bytes.Buffer
 	n, err := WriteBillingSummaryCSV(&buf, &sliceBilling{rows: rows})
-	if err != nil || n != 4 {
+	if err != nil || n != 7 {
 		t.Fatalf("n=%d err=%v", n, err)
 	}
 	want := [][]string{
 		SummaryHeader(),
-		{"'=beta", "silknet", "GEL", "1", "0.000001", "0.000003", "0.000002"},
-		{"acme", "magti", "EUR", "2", "0.024", "0.06", "0.036"},
-		{"beta", "magti", "EUR", "1", "0.012", "0.05", "0.038"},
-		{"total", "", "EUR", "3", "0.036", "0.11", "0.074"},
-		{"total", "", "GEL", "1", "0.000001", "0.000003", "0.000002"},
+		{"'=beta", "silknet", "GEL", "1", "0.000001", "0.000003", "0.000002", "0", "-0.000003"},
+		{"acme", "", "EUR", "0", "0", "0", "0", "9.75", "9.75"},
+		{"acme", "magti", "EUR", "2", "0.024", "0.06", "0.036", "0", "-0.06"},
+		{"beta", "", "EUR", "0", "0", "0", "0", "1", "1"},
+		{"beta", "magti", "EUR", "1", "0.012", "0.05", "0.038", "0", "-0.05"},
+		{"total", "", "EUR", "3", "0.036", "0.11", "0.074", "10.75", "10.64"},
+		{"total", "", "GEL", "1", "0.000001", "0.000003", "0.000002", "0", "-0.000003"},
 	}
 	got := readCSV(t, buf.Bytes())
 	if len(got) != len(want) {

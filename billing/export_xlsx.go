@@ -231,7 +231,8 @@ func xlsxHeader(h []string) []string {
 }
 
 // summarySheet adds sheet "summary": totals per account, operator and
-// currency, then a grand total per currency, as typed numbers.
+// currency (credits on the account's row with an empty operator), then a
+// grand total per currency, as typed numbers.
 func (b *xlsxBook) summarySheet(sum *Summary) error {
 	const name = "summary"
 	if _, err := b.f.NewSheet(name); err != nil {
@@ -278,18 +279,20 @@ func (b *xlsxBook) summarySheet(sum *Summary) error {
 	}
 	for _, r := range sum.Rows() {
 		if err := set([]any{r.Account, r.Operator, r.Currency, r.Parts, excelize.Cell{StyleID: b.amtStyle, Value: r.Cost.Float64()},
-			excelize.Cell{StyleID: b.amtStyle, Value: r.Price.Float64()}, excelize.Cell{StyleID: b.amtStyle, Value: r.Margin().Float64()}}); err != nil {
+			excelize.Cell{StyleID: b.amtStyle, Value: r.Price.Float64()}, excelize.Cell{StyleID: b.amtStyle, Value: r.Margin().Float64()},
+			excelize.Cell{StyleID: b.amtStyle, Value: r.Credits.Float64()}, excelize.Cell{StyleID: b.amtStyle, Value: r.BalanceChange().Float64()}}); err != nil {
 			return err
 		}
 	}
 	for _, r := range sum.Totals() {
 		if err := set([]any{excelize.Cell{StyleID: bold, Value: "total"}, "", r.Currency, excelize.Cell{StyleID: bold, Value: r.Parts},
 			excelize.Cell{StyleID: boldAmtStyle, Value: r.Cost.Float64()}, excelize.Cell{StyleID: boldAmtStyle, Value: r.Price.Float64()},
-			excelize.Cell{StyleID: boldAmtStyle, Value: r.Margin().Float64()}}); err != nil {
+			excelize.Cell{StyleID: boldAmtStyle, Value: r.Margin().Float64()}, excelize.Cell{StyleID: boldAmtStyle, Value: r.Credits.Float64()},
+			excelize.Cell{StyleID: boldAmtStyle, Value: r.BalanceChange().Float64()}}); err != nil {
 			return err
 		}
 	}
-	for i, wd := range []float64{14, 12, 9, 10, 14, 14, 14} {
+	for i, wd := range []float64{14, 12, 9, 10, 14, 14, 14, 14, 14} {
 		if err := b.f.SetColWidth(name, colName(i+1), colName(i+1), wd); err != nil {
 			return err
 		}

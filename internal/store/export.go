@@ -115,11 +115,24 @@ LEFT JOIN LATERAL (SELECT r.state FROM receipts r WHERE r.message_id = l.message
 LEFT JOIN LATERAL (SELECT true AS proven FROM receipts r WHERE r.message_id = l.message_id AND r.part = l.part
 	AND r.attempt = l.attempt LIMIT 1) ri ON true`
 
+// creditRange selects the credits (top-ups and adjustments) made in
+// [$1, $2) as export rows: message_id "credit-<id>", part 0, no operator,
+// destination or prefix, status "credit", the amount in price, cost 0.
+const creditRange = `
+SELECT ('credit-' || id) COLLATE "C" AS message_id, 0::int2 AS part, 0::int2 AS attempt, account, ''::text AS operator, ''::text AS destination,
+	''::text AS country_prefix, created_at AS submitted_at, 'credit'::text AS status, 0::numeric AS cost, amount::numeric AS price, currency
+FROM credits WHERE created_at >= $1 AND created_at < $2`
+
 // BillingRows opens the billing export of q: one row per billed part (and
-// attempt), in submitted_at order; status is the part's current status.
+// attempt), and one per credit, in submitted_at (a credit's created_at)
+// order; status is the part's current status, or "credit". An export of
+// one operator has no credits (they belong to no operator).
 func (s *Store) BillingRows(ctx context.Context, q ExportQuery) (*BillingCursor, error) {
 	c, err := openCursor(ctx, s, `SELECT message_id, part, account, operator, destination, country_prefix, submitted_at,
-	status, cost, price, currency FROM (`+ledgerRange+`) x
+	status, cost, price, currency FROM (
+	SELECT message_id, part, attempt, account, operator, destination, country_prefix, submitted_at, status, cost, price, currency
+	FROM (`+ledgerRange+`) l
+	UNION ALL`+creditRange+`) x
 WHERE ($5 = '' OR account = $5) AND ($6 = '' OR operator = $6)
 ORDER BY submitted_at, message_id, part, attempt`, q.From, q.To, Day(q.From), Day(q.To), q.Account, q.Operator)
 	if err != nil {
