@@ -24,21 +24,40 @@ type Parked struct {
 }
 
 // TakeParked leases up to limit due rows of operator to owner for lease,
-// highest priority first, then oldest due; held rows are never due.
+// highest priority first; within a priority accounts take turns (each
+// one's oldest due first), so one account's backlog is not handed back
+// ahead of another's rows. The turns are taken within a window of the
+// next parkWindow × limit due rows (one index range per priority on
+// msg_parked): the cost stays that of a range scan however large the
+// parked set, at the price that an account whose rows are all beyond the
+// window waits for it to reach them. Held rows are never due. The result
+// is in priority, then due order (one account's messages keep theirs).
 func TakeParked(ctx context.Context, q Querier, operator, owner string, limit int, lease time.Duration) ([]*message.Message, error) {
+	window := min(limit*parkWindow, 20000)
 	rows, err := q.Query(ctx, `
-WITH c AS (
+WITH w AS (
 	-- one index range per priority, highest first: a backlog of millions
 	-- is never sorted to find the next few due rows
-	SELECT x.id, x.gen FROM generate_series(9, 0, -1) p,
-	LATERAL (SELECT id, gen FROM messages WHERE operator = $1 AND priority = p AND due IS NOT NULL AND due <= now()
-		ORDER BY due LIMIT $3 FOR UPDATE SKIP LOCKED) x
-	LIMIT $3)
-UPDATE messages m SET owner = $2, due = now() + $4 * interval '1 second'
-FROM c WHERE m.id = c.id AND m.gen = c.gen
-RETURNING m.id, m.gen, m.account, m.sender, m.dest, m.body, m.encoding, m.dlr, m.marketing, m.priority, m.parts,
-	m.expires_at, coalesce(m.forced_route, ''), m.meta, coalesce(m.network, ''), coalesce(m.operator, ''), m.tried,
-	m.attempt, m.rerouted, m.src_partition, m.src_offset, m.created_at`, operator, owner, limit, lease.Seconds())
+	SELECT x.id, x.gen, x.account, x.due, p FROM generate_series(9, 0, -1) p,
+	LATERAL (SELECT id, gen, account, due FROM messages WHERE operator = $1 AND priority = p AND due IS NOT NULL AND due <= now()
+		ORDER BY due LIMIT $5) x
+	LIMIT $5),
+f AS (
+	SELECT id, gen FROM (SELECT id, gen, p, due, row_number() OVER (PARTITION BY p, account ORDER BY due) rn FROM w) r
+	ORDER BY p DESC, rn, due LIMIT $3),
+c AS (
+	-- locked only now, and checked again: another instance may have
+	-- leased some of the window meanwhile
+	SELECT m.id, m.gen, m.due FROM messages m JOIN f ON m.id = f.id AND m.gen = f.gen
+	WHERE m.due IS NOT NULL AND m.due <= now() FOR UPDATE OF m SKIP LOCKED),
+u AS (
+	UPDATE messages m SET owner = $2, due = now() + $4 * interval '1 second'
+	FROM c WHERE m.id = c.id AND m.gen = c.gen
+	RETURNING m.id, m.gen, m.account, m.sender, m.dest, m.body, m.encoding, m.dlr, m.marketing, m.priority, m.parts,
+		m.expires_at, coalesce(m.forced_route, '') fr, m.meta, coalesce(m.network, '') nw, coalesce(m.operator, '') op, m.tried,
+		m.attempt, m.rerouted, m.src_partition, m.src_offset, m.created_at, c.due was)
+SELECT id, gen, account, sender, dest, body, encoding, dlr, marketing, priority, parts, expires_at, fr, meta, nw, op, tried,
+	attempt, rerouted, src_partition, src_offset, created_at FROM u ORDER BY priority DESC, was`, operator, owner, limit, lease.Seconds(), window)
 	if err != nil {
 		return nil, fmt.Errorf("take parked %s: %w", operator, err)
 	}
@@ -79,6 +98,10 @@ type ParkedKey struct {
 	// Rerouted: sent again after a failed receipt (no second "submitted").
 	Rerouted bool
 }
+
+// parkWindow: TakeParked looks this many times its limit ahead for other
+// accounts' rows.
+const parkWindow = 4
 
 // ClaimParked journals leased parked rows: they become intents (state
 // Sending) of batch, with the operator and attempt they are sent with.
