@@ -44,6 +44,12 @@ type Options struct {
 	// Trace returns a message's journey (JSON-encodable); an error
 	// wrapping ErrNotFound answers 404. Nil → 503.
 	Trace func(ctx context.Context, id string) (any, error)
+	// Accounts lists the configured accounts, sorted by name (the
+	// accounts API and the status page's table); nil → 503.
+	Accounts func() []AccountInfo
+	// KickUnpark, when set, is called after a credit released messages
+	// held for insufficient funds, so they are taken again at once.
+	KickUnpark func()
 	// Addr, when set, receives the bound address once listening.
 	Addr chan<- string
 }
@@ -75,6 +81,7 @@ func New(o Options) *Server {
 	s.mux.Handle("GET /api/v1/exports/mo", s.auth(config.ScopeFinance, s.audited("export mo", http.HandlerFunc(s.exportMO))))
 	s.mux.Handle("GET /api/v1/billing/summary", s.auth(config.ScopeFinance, http.HandlerFunc(s.summary)))
 	s.controlRoutes()
+	s.accountRoutes()
 	s.mux.Handle("GET /api/v1/messages/{id}", s.auth(config.ScopeStatus, http.HandlerFunc(s.trace)))
 	s.mux.Handle("GET /api/v1/mo/{id}", s.auth(config.ScopeStatus, http.HandlerFunc(s.moByID), config.ScopeFinance))
 	s.mux.Handle("GET /api/v1/mo", s.auth(config.ScopeStatus, http.HandlerFunc(s.moSearch), config.ScopeFinance))

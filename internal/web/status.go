@@ -12,6 +12,7 @@ import (
 
 	"github.com/smsgate/smsgate/billing"
 	"github.com/smsgate/smsgate/internal/config"
+	"github.com/smsgate/smsgate/internal/store"
 )
 
 // operatorStatus is one operator's line on the status page. Counters are
@@ -55,6 +56,58 @@ type statusDoc struct {
 	// at ingest, since start (at most 5 each).
 	TopDLQReasons    []reasonCount `json:"top_dlq_reasons"`
 	TopRejectReasons []reasonCount `json:"top_reject_reasons"`
+	// Accounts are the configured accounts: rate, quota and holds for
+	// everyone, the balance with finance.
+	Accounts []accountStatus `json:"accounts"`
+}
+
+// accountStatus is one account's line on the status page.
+type accountStatus struct {
+	Name  string       `json:"name"`
+	Rate  float64      `json:"rate"` // parts/s on this instance, last minute
+	TPS   int          `json:"tps"`
+	Quota accountQuota `json:"quota"`
+	Held  int64        `json:"held"` // held for insufficient funds (sampled)
+	// Money: with the finance scope only.
+	Billing    string          `json:"billing,omitempty"`
+	Balance    *billing.Amount `json:"balance,omitempty"`
+	Available  *billing.Amount `json:"available,omitempty"`
+	LowBalance *billing.Amount `json:"low_balance,omitempty"`
+	Currency   string          `json:"currency,omitempty"`
+}
+
+// accountsStatus builds the page's accounts from the configuration, this
+// instance's rates and the funds rows (quota counters, balances).
+func (s *Server) accountsStatus(ctx context.Context, finance bool) []accountStatus {
+	out := []accountStatus{}
+	if s.o.Accounts == nil {
+		return out
+	}
+	byName := map[string]*store.Funds{}
+	if s.o.Store != nil {
+		if funds, err := store.AllFunds(ctx, s.o.Store.Pool); err == nil {
+			for i := range funds {
+				byName[funds[i].Account] = &funds[i]
+			}
+		}
+	}
+	now := time.Now()
+	for _, a := range s.o.Accounts() {
+		f := byName[a.Name]
+		if f == nil {
+			f = &store.Funds{Account: a.Name}
+		}
+		st := accountStatus{Name: a.Name, Rate: a.Rate, TPS: a.TPS, Quota: quotaUsed(&a, f, now), Held: a.Held}
+		if finance {
+			bal, avail, low := f.Balance(), f.Available(), a.LowBalance
+			st.Billing, st.Balance, st.Available, st.Currency = a.Billing, &bal, &avail, a.Currency
+			if low != 0 {
+				st.LowBalance = &low
+			}
+		}
+		out = append(out, st)
+	}
+	return out
 }
 
 type reasonCount struct {
@@ -183,6 +236,9 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 		doc.Live = s.o.Live()
 		liveBinds(doc.Live, ops)
 	}
+	actx, acancel := context.WithTimeout(r.Context(), 2*time.Second)
+	doc.Accounts = s.accountsStatus(actx, tok.Has(config.ScopeFinance))
+	acancel()
 	if s.o.Store != nil {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		if tok.Has(config.ScopeFinance) {

@@ -107,6 +107,23 @@ function render(doc) {
       btbody.appendChild(tr);
     }
   }
+  // Accounts: rate on this instance, quota used against its limits, the
+  // balance (finance scope only) and messages held for funds.
+  const atb = document.querySelector('#accounts tbody');
+  atb.replaceChildren();
+  for (const a of (doc.accounts || [])) {
+    const tr = el('tr', { 'data-account': a.name });
+    const cell = (field, text, cls) => { const td = el('td', { 'data-account': a.name, 'data-field': field }, text); if (cls) td.className = cls; tr.appendChild(td); };
+    const used = (n, limit) => limit > 0 ? `${fmt(n)} / ${fmt(limit)}` : `${fmt(n)} / —`;
+    cell('name', a.name);
+    cell('rate', a.tps > 0 ? `${fmt(a.rate, 1)} / ${fmt(a.tps)}` : fmt(a.rate, 1));
+    cell('quota_day', used(a.quota.day_used, a.quota.day));
+    cell('quota_month', used(a.quota.month_used, a.quota.month));
+    const low = a.low_balance !== undefined && Number(a.balance) < Number(a.low_balance);
+    cell('balance', a.balance === undefined ? '—' : `${a.balance} ${a.currency} (available ${a.available})`, low ? 'state-down' : '');
+    cell('held', fmt(a.held));
+    atb.appendChild(tr);
+  }
   // Quality figures (quality section on): per operator and network, the
   // final receipts in the rolling window that rank the routes.
   const qtb = document.querySelector('#quality tbody');
