@@ -74,6 +74,9 @@ type Account struct {
 	LowBalance billing.Amount
 	// Currency is the balance's currency (the first rate's).
 	Currency string
+	// MinPrice is the lowest price per part of any of its rates: a credit
+	// releases as many messages held for funds as it could pay at it.
+	MinPrice billing.Amount
 }
 
 // Funded reports whether the balance limits what the account may send.
@@ -158,7 +161,13 @@ func Build(cfg *config.Config) (*Tables, error) {
 			TPS: a.TPS, QuotaDay: a.Quota.Day, QuotaMonth: a.Quota.Month, Prepaid: a.Prepaid(), CreditLimit: a.CreditLimit,
 			HoldShort: a.OnInsufficient == config.InsufficientHold, LowBalance: a.LowBalance}
 		if len(a.Rates) > 0 {
-			acct.Currency = a.Rates[0].Currency
+			acct.Currency, acct.MinPrice = a.Rates[0].Currency, a.Rates[0].Price
+		}
+		for _, r := range a.Rates {
+			acct.MinPrice = min(acct.MinPrice, r.Price)
+			for _, tr := range r.Tiers {
+				acct.MinPrice = min(acct.MinPrice, tr.Price)
+			}
 		}
 		t.Accounts[a.Name] = acct
 		for _, s := range a.Senders {

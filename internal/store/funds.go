@@ -198,6 +198,12 @@ type Credit struct {
 	Reference      string
 	IdempotencyKey string
 	TokenName      string
+	// PartPrice (the lowest price of the account's rates) and Floor (the
+	// lowest balance it may reach) bound how many messages held for funds
+	// the credit releases, oldest first: those it may pay for. Zero
+	// PartPrice releases them all.
+	PartPrice billing.Amount
+	Floor     billing.Amount
 }
 
 // CreditResult is the balance after a credit; Replay when the idempotency
@@ -225,8 +231,9 @@ func (s *Store) ApplyCredit(ctx context.Context, c Credit) (CreditResult, int64,
 		if _, err := tx.Exec(ctx, `INSERT INTO account_funds (account) VALUES ($1) ON CONFLICT DO NOTHING`, c.Account); err != nil {
 			return err
 		}
-		var credits, spent int64
-		if err := tx.QueryRow(ctx, `SELECT credits, spent FROM account_funds WHERE account = $1 FOR UPDATE`, c.Account).Scan(&credits, &spent); err != nil {
+		var credits, spent, reserved, awaiting int64
+		if err := tx.QueryRow(ctx, `SELECT credits, spent, reserved, awaiting FROM account_funds WHERE account = $1 FOR UPDATE`,
+			c.Account).Scan(&credits, &spent, &reserved, &awaiting); err != nil {
 			return err
 		}
 		var prev Credit
@@ -253,7 +260,8 @@ VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id, created_at`, c.Account, int64(
 		}
 		out.Balance, out.Currency, out.Replay = bal, c.Currency, false
 		if c.Amount > 0 {
-			n, err := ReleaseShortHolds(ctx, tx, c.Account)
+			headroom := bal - billing.Amount(reserved+awaiting) - c.Floor
+			n, err := ReleaseShortHolds(ctx, tx, c.Account, c.PartPrice, headroom)
 			if err != nil {
 				return err
 			}
@@ -283,10 +291,16 @@ const (
 )
 
 // ReleaseShortHolds makes an account's messages held for insufficient
-// funds due now: the intent lane checks them again when they are taken.
-func ReleaseShortHolds(ctx context.Context, q Querier, account string) (int64, error) {
-	n, err := execQ(ctx, q, `UPDATE messages SET state = 0, due = now(), reason = NULL, detail = NULL
-WHERE state = 8 AND due IS NOT NULL AND account = $1 AND reason = $2`, account, ReasonInsufficientFunds)
+// funds due now, oldest first, as many as headroom pays for at partPrice
+// per part (zero partPrice: all): the intent lane checks each again when
+// it is taken, so a release too many is held again, never overspent.
+func ReleaseShortHolds(ctx context.Context, q Querier, account string, partPrice, headroom billing.Amount) (int64, error) {
+	n, err := execQ(ctx, q, `WITH held AS (
+	SELECT id, gen, sum(parts) OVER (ORDER BY created_at, id) AS upto FROM messages
+	WHERE state = 8 AND due IS NOT NULL AND account = $1 AND reason = $2)
+UPDATE messages m SET state = 0, due = now(), reason = NULL, detail = NULL
+FROM held WHERE m.id = held.id AND m.gen = held.gen AND m.state = 8 AND ($3 = 0 OR held.upto * $3 <= $4)`,
+		account, ReasonInsufficientFunds, int64(partPrice), int64(headroom))
 	if err != nil {
 		return 0, fmt.Errorf("release holds of %s: %w", account, err)
 	}
