@@ -115,7 +115,8 @@ func serve(ctx context.Context, cfg *config.Config, path string, log *zap.Logger
 		return err
 	}
 	srv := web.New(web.Options{Listen: cfg.HTTP.Listen, Tokens: cfg.HTTP.Tokens, TLSCert: cfg.HTTP.TLSCert, TLSKey: cfg.HTTP.TLSKey, Gatherer: reg, Store: st,
-		Ready: gw.Ready, Live: gw.Live, Logger: log, ShowMessageText: cfg.HTTP.ShowMessageText, Control: gw, Trace: gw.Trace})
+		Ready: gw.Ready, Live: gw.Live, Logger: log, ShowMessageText: cfg.HTTP.ShowMessageText, Control: gw, Trace: gw.Trace,
+		Accounts: gw.Accounts, KickUnpark: gw.KickUnpark})
 
 	var g run.Group
 	gctx, cancelGW := context.WithCancel(context.WithoutCancel(ctx))

@@ -104,6 +104,10 @@ type Gateway struct {
 	controls atomic.Pointer[map[string]string] // operator → drained | disabled
 	protect  *protection
 	nets     *networks // nil without numbering
+
+	accountRates  *accountRates
+	accountGauges *accountGauges
+	heldShort     atomic.Pointer[map[string]int64] // account → held for funds, as last sampled
 }
 
 // New builds the pipeline from a validated config.
@@ -120,6 +124,7 @@ func New(cfg *config.Config, st *store.Store, o Options) (*Gateway, error) {
 	g.tables.Store(t)
 	noControls := map[string]string{}
 	g.controls.Store(&noControls)
+	g.accountRates, g.accountGauges = newAccountRates(o.Registerer), newAccountGauges(o.Registerer)
 	if o.Registerer != nil {
 		o.Registerer.MustRegister(qualityCollector{g}, stallCollector{g}, limitsCollector{g})
 	}
@@ -174,6 +179,11 @@ func New(cfg *config.Config, st *store.Store, o Options) (*Gateway, error) {
 	do := o.Dispatch
 	do.InstanceID, do.Logger = o.InstanceID, o.Logger
 	do.OnPoison = g.poisoned
+	if prev := do.OnSent; prev != nil {
+		do.OnSent = func(account string, parts int) { g.accountRates.sent(account, parts); prev(account, parts) }
+	} else {
+		do.OnSent = g.accountRates.sent
+	}
 	do.OnLeaseRound = func(ctx context.Context) {
 		if err := g.refreshControls(ctx); err != nil && ctx.Err() == nil {
 			g.log.Warn("operator controls not read", zap.Error(err))

@@ -47,6 +47,7 @@ func (g *Gateway) housekeeping(ctx context.Context) error {
 			g.job(ctx, "queue gauges", g.sampleQueues)
 			g.job(ctx, "kafka lag", g.sampleKafkaLag)
 			g.job(ctx, "billing gauges", g.sampleBilling)
+			g.job(ctx, "account gauges", g.sampleAccounts)
 		}
 		if n%20 == 0 {
 			g.job(ctx, "dlr timeout", func() error { return g.expireReceipts(ctx, &timeoutFrom) })
