@@ -73,6 +73,10 @@ func TestLoadGood(t *testing.T) {
 	if !ok {
 		t.Fatal("Account(acme) not found")
 	}
+	if acme.Weight != 3 || acme.TPS != 200 || acme.Quota != (Quota{Day: 100000, Month: 2000000}) || !acme.Prepaid() ||
+		acme.OnInsufficient != InsufficientHold || acme.LowBalance.String() != "50" || !acme.Funded() {
+		t.Errorf("account limits: %+v", *acme)
+	}
 	if _, ok := c.Account("nobody"); ok {
 		t.Error("Account(nobody) found")
 	}
@@ -173,6 +177,14 @@ func TestDefaults(t *testing.T) {
 		{"route.effective", r.Effective.IsZero(), true},
 		{"account.timezone", a.Timezone, "UTC"},
 		{"account.location", a.Location, time.UTC},
+		{"account.weight", a.Weight, 1},
+		{"account.tps", a.TPS, 0},
+		{"account.quota", a.Quota, Quota{}},
+		{"account.billing", a.Billing, "postpaid"},
+		{"account.credit_limit", a.CreditLimit.String(), "0"},
+		{"account.on_insufficient", a.OnInsufficient, "reject"},
+		{"account.low_balance", a.LowBalance.String(), "0"},
+		{"account.funded", a.Funded(), false},
 		{"frequency_cap", c.Marketing.FrequencyCap.Enabled(), false},
 		{"quiet_hours", c.Marketing.QuietHours.Set, false},
 		{"stop_keywords", c.Marketing.StopKeywords, []string{"STOP", "UNSUBSCRIBE"}},
