@@ -73,7 +73,9 @@ func TestAccountBalanceExactAcrossKill9(t *testing.T) {
 
 func TestAccountBalanceExactThreeInstances(t *testing.T) {
 	bin := smsgateBinary(t)
-	e := newEnv(t, []simSpec{{name: "magti", opts: smppsim.Options{ReceiptOtherBind: true, MaxRedeliveries: 1000}}}, prepaidAccounts)
+	e := newEnv(t, []simSpec{{name: "magti", opts: smppsim.Options{ReceiptOtherBind: true, MaxRedeliveries: 1000}}}, prepaidAccounts+
+		`  - {name: capped, quota: {month: 500}, rates: [{prefix: "995", price: 0.020, currency: EUR}]}
+`)
 	yaml := strings.Replace(e.yaml, "window: 50, tps: 5000, binds: 1", "window: 50, tps: 600, binds: 3", 1)
 	cfg := filepath.Join(t.TempDir(), "smsgate.yml")
 	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
@@ -105,6 +107,11 @@ func TestAccountBalanceExactThreeInstances(t *testing.T) {
 			stopOrDump(t, fmt.Sprintf("acct%d", i), c, 30*time.Second)
 		}
 	})
+	// A quota on the same path: 1,000 single-part messages, 500 allowed.
+	var capped []map[string]any
+	for i := 0; i < 1000; i++ {
+		capped = append(capped, msg(fmt.Sprintf("m%04d", i), fmt.Sprintf("99558%07d", i), "quota", "account", "capped"))
+	}
 	// Traffic starts once every instance holds one of the three binds, so
 	// all three send for the account at once (600/s shared: ~4 s).
 	waitFor(t, 60*time.Second, "three instances bound", func() bool {
@@ -112,8 +119,16 @@ func TestAccountBalanceExactThreeInstances(t *testing.T) {
 		_ = e.st.Pool.QueryRow(context.Background(), `SELECT count(DISTINCT holder) FROM bind_slots WHERE operator = 'magti' AND up`).Scan(&holders)
 		return holders == 3
 	})
-	e.submit(recs...)
-	waitAllFinal(t, e, recs, 120*time.Second, "delivered", "unknown", "rejected")
+	e.submit(append(recs, capped...)...)
+	waitAllFinal(t, e, append(recs, capped...), 120*time.Second, "delivered", "unknown", "rejected")
+	quota := map[string]int{}
+	for _, r := range capped {
+		l := e.events.last(r["id"].(string))
+		quota[fmt.Sprint(l["status"], "/", errReason(l))]++
+	}
+	if quota["delivered/"] != 500 || quota["rejected/quota_exceeded"] != 500 {
+		t.Errorf("a monthly quota of 500 across three instances: %v", quota)
+	}
 	// The account's messages went out from more than one instance, each
 	// passing the gate on the same row.
 	var senders int
