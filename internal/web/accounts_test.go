@@ -309,3 +309,52 @@ func TestStatusAccounts(t *testing.T) {
 func storeCredit(acct string, amount billing.Amount) store.Credit {
 	return store.Credit{Account: acct, Amount: amount, Currency: "EUR", Reference: "test", IdempotencyKey: "t-" + amount.String(), TokenName: "test"}
 }
+
+// The month summary has each account's credits of the month (in its time
+// zone), what it was billed and the balance change.
+func TestSummaryAccounts(t *testing.T) {
+	st := testStore(t)
+	ctx := context.Background()
+	tbilisi, err := time.LoadLocation("Asia/Tbilisi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	accounts := func() []AccountInfo {
+		return []AccountInfo{{Name: "acme", Currency: "EUR", Loc: tbilisi}, {Name: "beta", Currency: "EUR", Loc: time.UTC}}
+	}
+	if _, err := st.Pool.Exec(ctx, `
+INSERT INTO billing_month (account, month, operator, currency, parts, cost, revenue) VALUES
+ ('acme', '2026-11', 'magti', 'EUR', 3, 0.036, 0.09), ('acme', '2026-11', 'silknet', 'EUR', 1, 0.01, 0.02),
+ ('beta', '2026-11', 'magti', 'EUR', 1, 0.012, 0.03);
+INSERT INTO credits (account, amount, currency, reference, idempotency_key, balance_after, created_at) VALUES
+ ('acme', 10000000, 'EUR', 'r', 'k1', 10000000, '2026-10-31T21:00:00Z'), -- 1 Nov 01:00 in Tbilisi
+ ('acme', -500000, 'EUR', 'r', 'k2', 9500000, '2026-11-30T19:59:59Z'),
+ ('acme', 1000000, 'EUR', 'r', 'k3', 10500000, '2026-11-30T20:00:00Z'), -- 1 Dec in Tbilisi
+ ('beta', 2000000, 'EUR', 'r', 'k1', 2000000, '2026-10-31T21:00:00Z'), -- still October in UTC
+ ('gone', 3000000, 'GEL', 'r', 'k1', 3000000, '2026-11-15T00:00:00Z');`); err != nil {
+		t.Fatal(err)
+	}
+	srv := newTestServer(t, Options{Tokens: scopedTokens(), Store: st, Accounts: accounts})
+	r, body := get(t, srv.URL+"/api/v1/billing/summary?month=2026-11", "fin-token")
+	var doc struct {
+		Accounts []map[string]any `json:"accounts"`
+	}
+	if err := json.Unmarshal([]byte(body), &doc); err != nil || r.StatusCode != 200 {
+		t.Fatalf("summary: %d %s", r.StatusCode, body)
+	}
+	want := []map[string]any{
+		{"account": "acme", "currency": "EUR", "credit_count": 2.0, "credits": "9.5", "billed": "0.11", "balance_change": "9.39"},
+		{"account": "beta", "currency": "EUR", "credit_count": 0.0, "credits": "0", "billed": "0.03", "balance_change": "-0.03"},
+		{"account": "gone", "currency": "GEL", "credit_count": 1.0, "credits": "3", "billed": "0", "balance_change": "3"},
+	}
+	if len(doc.Accounts) != len(want) {
+		t.Fatalf("accounts %v", doc.Accounts)
+	}
+	for i, w := range want {
+		for k, v := range w {
+			if doc.Accounts[i][k] != v {
+				t.Errorf("%s %s = %v, want %v", w["account"], k, doc.Accounts[i][k], v)
+			}
+		}
+	}
+}

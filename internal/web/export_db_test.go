@@ -132,6 +132,12 @@ func TestXLSXOpensInLibreOffice(t *testing.T) {
 		t.Fatal("LibreOffice (soffice) is not installed: run scripts/ensure-deps.sh (Debian libreoffice-calc)")
 	}
 	st := testStore(t)
+	// Two credits of acme in the range: rows of their own, and a line of
+	// the summary.
+	if _, err := st.Pool.Exec(context.Background(), `INSERT INTO credits (account, amount, currency, reference, idempotency_key, balance_after, created_at) VALUES
+ ('acme', 10000000, 'EUR', '=1+1', 'k1', 10000000, '2026-11-05T09:00:00Z'), ('acme', -250000, 'EUR', 'fee', 'k2', 9750000, '2026-11-20T09:00:00Z')`); err != nil {
+		t.Fatal(err)
+	}
 	srv := newTestServer(t, Options{Tokens: []config.Token{config.PlainToken("t")}, Store: st})
 	_, xlsx := get(t, srv.URL+"/api/v1/exports/billing?from=2026-11-01&to=2026-12-01&format=xlsx", "t")
 	_, csvBody := get(t, srv.URL+"/api/v1/exports/billing?from=2026-11-01&to=2026-12-01&format=csv", "t")
@@ -184,15 +190,17 @@ func TestXLSXOpensInLibreOffice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows, err := st.Pool.Query(context.Background(), `SELECT account, operator, currency, count(*)::text, sum(cost)::text, sum(price)::text FROM ledger
-WHERE submitted_at >= '2026-11-01' AND submitted_at < '2026-12-01' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`)
+	rows, err := st.Pool.Query(context.Background(), `SELECT account, operator, currency, count(*)::text, sum(cost)::text, sum(price)::text, '0' FROM ledger
+WHERE submitted_at >= '2026-11-01' AND submitted_at < '2026-12-01' GROUP BY 1, 2, 3
+UNION ALL SELECT account, '', currency, '0', '0', '0', (sum(amount) / 1000000.0)::text FROM credits
+WHERE created_at >= '2026-11-01' AND created_at < '2026-12-01' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var want [][]string
 	for rows.Next() {
-		var r [6]string
-		if err := rows.Scan(&r[0], &r[1], &r[2], &r[3], &r[4], &r[5]); err != nil {
+		var r [7]string
+		if err := rows.Scan(&r[0], &r[1], &r[2], &r[3], &r[4], &r[5], &r[6]); err != nil {
 			t.Fatal(err)
 		}
 		want = append(want, r[:])
@@ -208,7 +216,7 @@ WHERE submitted_at >= '2026-11-01' AND submitted_at < '2026-12-01' GROUP BY 1, 2
 	}
 	for i, w := range want {
 		g := sum[i+1]
-		if g[0] != w[0] || g[1] != w[1] || g[2] != w[2] || g[3] != w[3] || !same(g[4], w[4]) || !same(g[5], w[5]) {
+		if g[0] != w[0] || g[1] != w[1] || g[2] != w[2] || g[3] != w[3] || !same(g[4], w[4]) || !same(g[5], w[5]) || !same(g[7], w[6]) {
 			t.Errorf("summary row %d: LibreOffice %q, ledger %q", i+1, g, w)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sort"
 	"strings"
 	"time"
 
@@ -158,7 +159,87 @@ func (s *Server) summary(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "summary failed", http.StatusInternalServerError)
 		return
 	}
-	writeJSON(w, map[string]any{"month": month, "rows": nonNil(rows)})
+	accounts, err := s.monthAccounts(r.Context(), month, rows)
+	if err != nil {
+		s.o.Logger.Warn("summary of credits failed", zap.Error(err))
+		http.Error(w, "summary failed", http.StatusInternalServerError)
+		return
+	}
+	writeJSON(w, map[string]any{"month": month, "rows": nonNil(rows), "accounts": accounts})
+}
+
+// accountMonth is one account's money of a month in one currency: its
+// credits (how many, their sum), what it was billed, and the change of
+// its balance (credits minus billed prices).
+type accountMonth struct {
+	Account       string         `json:"account"`
+	Currency      string         `json:"currency"`
+	CreditCount   int64          `json:"credit_count"`
+	Credits       billing.Amount `json:"credits"`
+	Billed        billing.Amount `json:"billed"`
+	BalanceChange billing.Amount `json:"balance_change"`
+}
+
+// monthAccounts totals month ("2026-11") per account and currency: the
+// billed prices of the month aggregates and the credits made in the
+// month, taken in the account's time zone as for its billed parts (UTC
+// for an account no longer configured).
+func (s *Server) monthAccounts(ctx context.Context, month string, billed []store.SummaryRow) ([]accountMonth, error) {
+	start, err := time.Parse("2006-01", month)
+	if err != nil {
+		return nil, err
+	}
+	locs := map[string]*time.Location{}
+	if s.o.Accounts != nil {
+		for _, a := range s.o.Accounts() {
+			if a.Loc != nil {
+				locs[a.Name] = a.Loc
+			}
+		}
+	}
+	type key struct{ account, currency string }
+	by := map[key]*accountMonth{}
+	row := func(account, currency string) *accountMonth {
+		k := key{account, currency}
+		t := by[k]
+		if t == nil {
+			t = &accountMonth{Account: account, Currency: currency}
+			by[k] = t
+		}
+		return t
+	}
+	for _, b := range billed {
+		row(b.Account, b.Currency).Billed += b.Revenue
+	}
+	// Every zone's month lies within a day of the UTC one.
+	credits, err := store.CreditsBetween(ctx, s.o.Store.Pool, start.Add(-24*time.Hour), start.AddDate(0, 1, 1))
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range credits {
+		loc := locs[c.Account]
+		if loc == nil {
+			loc = time.UTC
+		}
+		if c.CreatedAt.In(loc).Format("2006-01") != month {
+			continue
+		}
+		t := row(c.Account, c.Currency)
+		t.CreditCount++
+		t.Credits += c.Amount
+	}
+	out := make([]accountMonth, 0, len(by))
+	for _, t := range by {
+		t.BalanceChange = t.Credits - t.Billed
+		out = append(out, *t)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Account != out[j].Account {
+			return out[i].Account < out[j].Account
+		}
+		return out[i].Currency < out[j].Currency
+	})
+	return out, nil
 }
 
 func nonNil[T any](s []T) []T {
