@@ -18,7 +18,9 @@ import (
 // The status page in a real browser (Debian chromium driven by npm
 // playwright-core) during a simulated run: the numbers move, match
 // /metrics, the route-quality table shows magti's delivery rate as
-// /metrics does, money appears only after a finance token is given, no
+// /metrics does, the accounts table shows acme's rate (its balance as the
+// accounts API has it, with finance only), money appears only after a
+// finance token is given, no
 // external request is made; a screenshot is kept in
 // $SMSGATE_ARTIFACTS (default: the test's temp dir).
 func TestStatusPageInBrowser(t *testing.T) {
@@ -37,7 +39,7 @@ func TestStatusPageInBrowser(t *testing.T) {
 	e.start()
 	addr := make(chan string, 1)
 	const financeToken = "page-finance-token"
-	srv := web.New(web.Options{Listen: "127.0.0.1:0", Tokens: []config.Token{{Name: "fin", Token: financeToken, Scopes: []string{config.ScopeStatus, config.ScopeFinance}}}, Gatherer: e.reg, Store: e.st, Ready: e.gw.Ready, Live: e.gw.Live, Trace: e.gw.Trace, Addr: addr})
+	srv := web.New(web.Options{Listen: "127.0.0.1:0", Tokens: []config.Token{{Name: "fin", Token: financeToken, Scopes: []string{config.ScopeStatus, config.ScopeFinance}}}, Gatherer: e.reg, Store: e.st, Ready: e.gw.Ready, Live: e.gw.Live, Trace: e.gw.Trace, Accounts: e.gw.Accounts, Addr: addr})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()

@@ -5,6 +5,8 @@
 // Without a token the page shows no money; after a finance token is typed
 // into the token box, the billing table appears.
 // The message trace search shows the same steps as the API for TRACE_ID.
+// The accounts table shows acme's rate, and its balance only with finance
+// (the API's, within the poll lag).
 //   node status_page.js http://127.0.0.1:PORT OUT.png FINANCE_TOKEN TRACE_ID
 // Prints one JSON line with what it saw; exits non-zero on any failure.
 'use strict';
@@ -64,6 +66,13 @@ async function metric(base, name, labels) {
     // Money: hidden without a token, shown with a finance token.
     if (!(await page.locator('#billing-locked').isVisible()) || await page.locator('#billing').isVisible())
       throw new Error('billing is shown without a token');
+    // Accounts: acme's row with its rate; no balance without a token.
+    const acct = sel => page.locator(`#accounts td[data-account="acme"][data-field="${sel}"]`);
+    await acct('rate').waitFor({ timeout: 15000 });
+    let acctRate = Number((await acct('rate').innerText()).replace(/[^0-9.]/g, ''));
+    for (let i = 0; i < 20 && !(acctRate > 0); i++) { await page.waitForTimeout(500); acctRate = Number((await acct('rate').innerText()).replace(/[^0-9.]/g, '')); }
+    if (!(acctRate > 0)) throw new Error(`acme's rate on the page: ${acctRate}`);
+    if ((await acct('balance').innerText()) !== '—') throw new Error('an account balance is shown without a token');
     const statusCalls = [];
     page.on('request', r => { if (r.url().includes('/api/v1/status')) statusCalls.push(r.headers()['authorization'] || ''); });
     await page.fill('#token', financeToken);
@@ -72,6 +81,16 @@ async function metric(base, name, labels) {
     if (await page.locator('#billing-locked').isVisible()) throw new Error('billing still locked with a finance token');
     if (!statusCalls.some(h => h === 'Bearer ' + financeToken)) throw new Error('the token was not sent in the Authorization header');
     if (page.url().includes(financeToken)) throw new Error('the token is in the URL');
+    // With finance, acme's balance is the API's (within the poll lag of
+    // the traffic it keeps paying for), and so are its quota and holds.
+    let balText = await acct('balance').innerText();
+    for (let i = 0; i < 20 && balText === '—'; i++) { await page.waitForTimeout(500); balText = await acct('balance').innerText(); }
+    const apiAcct = await (await fetch(base + '/api/v1/accounts/acme', { headers: { Authorization: 'Bearer ' + financeToken } })).json();
+    const pageBal = Number(balText.split(' ')[0]);
+    if (!balText.includes(apiAcct.currency) || !(Math.abs(pageBal - Number(apiAcct.balance)) <= 5))
+      throw new Error(`acme's balance: page "${balText}", API ${apiAcct.balance} ${apiAcct.currency}`);
+    if ((await acct('held').innerText()) !== String(apiAcct.held) || !(await acct('quota_day').innerText()).startsWith(String(apiAcct.quota.day_used)))
+      throw new Error(`acme's held or quota differ from the API: ${JSON.stringify(apiAcct)}`);
     // Trace: the search box shows the same steps the API answers.
     await page.fill('#trace-id', traceID);
     await page.click('#trace-form button');
@@ -83,7 +102,8 @@ async function metric(base, name, labels) {
       throw new Error(`trace on the page ${JSON.stringify(shownSteps)} differs from the API ${JSON.stringify(apiSteps)}`);
     if (external.length) throw new Error('external requests: ' + external.join(', '));
     await page.screenshot({ path: shot, fullPage: true });
-    console.log(JSON.stringify({ first, later, shown, metrics: m, quality: { page: pageRate, metrics: metricRate }, traceSteps: shownSteps.length }));
+    console.log(JSON.stringify({ first, later, shown, metrics: m, quality: { page: pageRate, metrics: metricRate }, traceSteps: shownSteps.length,
+      account: { rate: acctRate, page: balText, api: apiAcct.balance } }));
   } finally {
     await browser.close();
   }
