@@ -217,7 +217,7 @@ func (g *Gateway) Accounts() []web.AccountInfo {
 	for _, a := range sortedAccounts(t) {
 		info := web.AccountInfo{Name: a.Name, Billing: config.BillingPostpaid, Currency: a.Currency, CreditLimit: a.CreditLimit,
 			LowBalance: a.LowBalance, OnInsufficient: config.InsufficientReject, TPS: a.TPS, QuotaDay: a.QuotaDay, QuotaMonth: a.QuotaMonth,
-			Loc: a.Loc, Rate: g.accountRates.rate(a.Name), Held: held[a.Name]}
+			Loc: a.Loc, Rate: g.accountRates.rate(a.Name), Held: held[a.Name], PartPrice: a.MinPrice, Floor: a.Floor()}
 		if a.Prepaid {
 			info.Billing = config.BillingPrepaid
 		}

@@ -40,6 +40,9 @@ type AccountInfo struct {
 	// Held is the account's messages held for insufficient funds, as last
 	// sampled (the status page's figure; the API counts afresh).
 	Held int64
+	// PartPrice (its lowest price per part) and Floor (the lowest balance
+	// it may reach) bound the held messages a credit releases.
+	PartPrice, Floor billing.Amount
 }
 
 // Limits on a credit request.
@@ -311,7 +314,7 @@ func (s *Server) credit(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	c.Account = a.Name
+	c.Account, c.PartPrice, c.Floor = a.Name, a.PartPrice, a.Floor
 	c.TokenName, _ = r.Context().Value(tokenKey{}).(string)
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
