@@ -34,6 +34,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/smsgate/smsgate/billing"
 	"github.com/smsgate/smsgate/internal/store"
 	"github.com/smsgate/smsgate/pkg/kafkabroker"
 	"github.com/smsgate/smsgate/pkg/smppsim"
@@ -51,6 +52,7 @@ func main() {
 	onlyB := flag.Bool("only-b", false, "send every message to operator B (the baseline for -stall)")
 	flag.DurationVar(&respDelay, "resp-delay", 0, "the SMSCs answer every submit_sm after this long (window-full test: 1 bind, window 100, 200ms)")
 	flag.BoolVar(&parkMode, "park", false, "operator A's SMSC is down: every message is for A and is parked; reports peak RSS and the rows parked (memory test: -n 2000000)")
+	flag.BoolVar(&prepaid, "prepaid", false, "the account is prepaid with a credit that pays for everything: every message passes the account gate (row lock, reservation, release)")
 	flag.StringVar(&metricsGrep, "metrics", "", "at the end, print the gateway's metric lines containing this text (e.g. park)")
 	timeout := flag.Duration("timeout", 10*time.Minute, "give up after")
 	flag.Parse()
@@ -66,6 +68,7 @@ var (
 	metricsGrep string
 	respDelay   time.Duration
 	parkMode    bool
+	prepaid     bool
 )
 
 func run(n int, bin string, receipts bool, binds, window, latencyRate int, duration time.Duration, stall bool, timeout time.Duration) error {
@@ -122,11 +125,26 @@ routes:
   - {prefix: "99559", operator: opa, cost: 0.01, currency: EUR}
   - {prefix: "99532", operator: opb, cost: 0.01, currency: EUR}
 accounts:
-  - {name: acme, senders: [ACME], rates: [{prefix: "995", price: 0.03, currency: EUR}]}
+  - {name: acme, senders: [ACME], %srates: [{prefix: "995", price: 0.03, currency: EUR}]}
 dlr: {timeout: 1h}
-`, broker.Addrs()[0], dsn, httpAddr, ah, ap, binds, window, bh, bp, binds, window)
+`, broker.Addrs()[0], dsn, httpAddr, ah, ap, binds, window, bh, bp, binds, window, map[bool]string{false: "", true: "billing: prepaid, "}[prepaid])
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		return err
+	}
+	if prepaid {
+		st, err := store.Open(ctx, dsn, 2)
+		if err != nil {
+			return err
+		}
+		err = st.Migrate(ctx)
+		if err == nil {
+			_, _, err = st.ApplyCredit(ctx, store.Credit{Account: "acme", Amount: 1_000_000_000 * billing.MicrosPerUnit, Currency: "EUR",
+				Reference: "benchmark", IdempotencyKey: "bench"})
+		}
+		st.Close()
+		if err != nil {
+			return fmt.Errorf("prepaid credit: %w", err)
+		}
 	}
 
 	produced := map[string]time.Time{}
