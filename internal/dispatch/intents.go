@@ -279,6 +279,9 @@ func (s *Stage) writeIntents(ctx context.Context, tx pgx.Tx, batch int64, items 
 			if res[i] != Written {
 				items[i].row.M.Reserved = 0
 			}
+			if res[i] == Refused {
+				s.m.refused.WithLabelValues(items[i].row.M.Account, ref[i].state.String(), ref[i].reason).Inc()
+			}
 			if res[i] == Written && items[i].row.State == message.Sending {
 				if !items[i].row.M.Parked {
 					items[i].row.M.Gen = gen

@@ -10,6 +10,7 @@ type metrics struct {
 	unparked   *prometheus.CounterVec // operator
 	parked     *prometheus.CounterVec // operator, why
 	throttled  *prometheus.CounterVec // account
+	refused    *prometheus.CounterVec // account, status (rejected, held), reason
 	slotErrors prometheus.Counter
 	slotsHeld  *prometheus.GaugeVec // operator, kind
 }
@@ -30,13 +31,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Messages given back to the parked set from memory (the operator stopped taking work here, shutdown)."}, []string{"operator"}),
 		throttled: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "smsgate_account_throttled_total",
 			Help: "Messages held in an operator's queue because their account was over its tps (each counted once)."}, []string{"account"}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "smsgate_dispatch_refused_total",
+			Help: "Messages stopped just before sending by a marketing rule or the account gate, by account, status (rejected, held) and reason (opted_out, frequency_cap, quota_exceeded, insufficient_funds)."}, []string{"account", "status", "reason"}),
 		slotErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "smsgate_bind_slot_errors_total",
 			Help: "Bind slot lease rounds that failed (Postgres unreachable); binds close before leases lapse."}),
 		slotsHeld: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "smsgate_bind_slots_held",
 			Help: "Bind slots this instance holds, by operator and kind (tx, rx); the cluster sum never exceeds binds."}, []string{"operator", "kind"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.parts, m.failovers, m.intents, m.lossParts, m.unparked, m.parked, m.throttled, m.slotErrors, m.slotsHeld)
+		reg.MustRegister(m.parts, m.failovers, m.intents, m.lossParts, m.unparked, m.parked, m.throttled, m.refused, m.slotErrors, m.slotsHeld)
 	}
 	return m
 }

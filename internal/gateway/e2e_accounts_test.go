@@ -100,6 +100,12 @@ accounts:
 	if capParts > 5 || capParts < 3 {
 		t.Errorf("capped sent %d parts under a daily quota of 5", capParts)
 	}
+	if got := e.metric("smsgate_dispatch_refused_total", map[string]string{"account": "pre", "status": "rejected", "reason": "insufficient_funds"}); got != 5 {
+		t.Errorf("refused counter for pre: %v, want 5", got)
+	}
+	if got := e.metric("smsgate_dispatch_refused_total", map[string]string{"account": "wait", "status": "held", "reason": "insufficient_funds"}); got != 3 {
+		t.Errorf("held counter for wait: %v, want 3", got)
+	}
 	// A credit releases the held messages; they go out.
 	r := credit("wait", "0.09", "k3")
 	if r.Balance.String() != "0.09" {

@@ -222,6 +222,10 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 				dlqReasons[l["reason"]] += v
 			case "smsgate_ingest_rejected_total":
 				rejectReasons[l["reason"]] += v
+			case "smsgate_dispatch_refused_total":
+				if l["status"] == "rejected" {
+					rejectReasons[l["reason"]] += v
+				}
 			}
 		}
 	}
