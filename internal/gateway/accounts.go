@@ -147,7 +147,7 @@ func (g *Gateway) sampleAccounts() error {
 		if a.LowBalance != 0 {
 			put(ag.low, "low", a.LowBalance.Float64(), a.Name, a.Currency)
 		}
-		day, month := dayMonthUsed(a, f, now)
+		day, month := f.Used(now, a.Loc)
 		put(ag.quota, "quota", float64(day), a.Name, "day")
 		put(ag.quota, "quota", float64(month), a.Name, "month")
 		put(ag.held, "held", float64(held[a.Name]), a.Name)
@@ -177,23 +177,6 @@ func labelKey(l []string) string {
 		k += s + "\x00"
 	}
 	return k
-}
-
-// dayMonthUsed is what the funds row counted in the account's current day
-// and month (a counter of an earlier day or month counts nothing now).
-func dayMonthUsed(a *policy.Account, f *store.Funds, now time.Time) (int64, int64) {
-	var day, month int64
-	loc := a.Loc
-	if loc == nil {
-		loc = time.UTC
-	}
-	if f.Day == now.In(loc).Format("2006-01-02") {
-		day = f.DayParts
-	}
-	if f.Month == policy.MonthKey(now, loc) {
-		month = f.MonthParts
-	}
-	return day, month
 }
 
 func sortedAccounts(t *policy.Tables) []*policy.Account {

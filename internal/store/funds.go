@@ -32,6 +32,22 @@ type Funds struct {
 // ledger entries.
 func (f *Funds) Balance() billing.Amount { return f.Credits - f.Spent }
 
+// Used is the quota use of the day and month that contain now in loc: a
+// counter of an earlier day or month counts nothing now.
+func (f *Funds) Used(now time.Time, loc *time.Location) (day, month int64) {
+	if loc == nil {
+		loc = time.UTC
+	}
+	local := now.In(loc)
+	if f.Day == local.Format("2006-01-02") {
+		day = f.DayParts
+	}
+	if f.Month == local.Format("2006-01") {
+		month = f.MonthParts
+	}
+	return day, month
+}
+
 // Available is what new messages may still spend down to the floor.
 func (f *Funds) Available() billing.Amount { return f.Balance() - f.Reserved - f.Awaiting }
 

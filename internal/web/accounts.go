@@ -92,17 +92,7 @@ type accountView struct {
 // and month (a counter of an earlier day or month counts nothing now).
 func quotaUsed(a *AccountInfo, f *store.Funds, now time.Time) accountQuota {
 	q := accountQuota{Day: a.QuotaDay, Month: a.QuotaMonth}
-	loc := a.Loc
-	if loc == nil {
-		loc = time.UTC
-	}
-	local := now.In(loc)
-	if f.Day == local.Format("2006-01-02") {
-		q.DayUsed = f.DayParts
-	}
-	if f.Month == local.Format("2006-01") {
-		q.MonthUsed = f.MonthParts
-	}
+	q.DayUsed, q.MonthUsed = f.Used(now, a.Loc)
 	return q
 }
 
