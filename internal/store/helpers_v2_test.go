@@ -15,7 +15,7 @@ import (
 )
 
 // v2DSN creates an empty database for one test and drops it afterwards.
-func v2DSN(t *testing.T) string {
+func v2DSN(t testing.TB) string {
 	t.Helper()
 	var b [6]byte
 	_, _ = rand.Read(b[:])
@@ -29,7 +29,7 @@ func v2DSN(t *testing.T) string {
 }
 
 // v2Store is a fresh database migrated to the current schema.
-func v2Store(t *testing.T) *Store {
+func v2Store(t testing.TB) *Store {
 	t.Helper()
 	ctx := context.Background()
 	st, err := Open(ctx, v2DSN(t), 8)
@@ -64,7 +64,7 @@ func v2Src(p int32, o int64) func(*message.Message) {
 }
 
 // v2Tx runs fn in a transaction that must commit.
-func v2Tx(t *testing.T, st *Store, fn func(tx pgx.Tx) error) {
+func v2Tx(t testing.TB, st *Store, fn func(tx pgx.Tx) error) {
 	t.Helper()
 	if err := pgx.BeginFunc(context.Background(), st.Pool, fn); err != nil {
 		t.Fatal(err)
@@ -84,7 +84,7 @@ func v2Batch(t *testing.T, st *Store, lane string) int64 {
 }
 
 // v2Insert writes intent rows at now in a new batch and returns the results.
-func v2Insert(t *testing.T, st *Store, now time.Time, rows ...IntentRow) ([]IntentResult, int64) {
+func v2Insert(t testing.TB, st *Store, now time.Time, rows ...IntentRow) ([]IntentResult, int64) {
 	t.Helper()
 	var res []IntentResult
 	var batch int64

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
@@ -49,13 +48,11 @@ func TestTakeParkedTurnsAcrossAccounts(t *testing.T) {
 	}
 }
 
-// SMSGATE_MEASURE_PARKED=1: the cost of one take against 200,000 due rows
-// of one account and 2,000 of another (EXPLAIN ANALYZE, then timed).
-func TestTakeParkedCostOnALargeSet(t *testing.T) {
-	if os.Getenv("SMSGATE_MEASURE_PARKED") == "" {
-		t.Skip("set SMSGATE_MEASURE_PARKED=1 to measure")
-	}
-	st := v2Store(t)
+// BenchmarkTakeParkedLargeSet: one take of 500 due rows with accounts
+// taking turns, against 200,000 due rows of one account and 2,000 of
+// another (go test -run XXX -bench TakeParkedLargeSet ./internal/store/).
+func BenchmarkTakeParkedLargeSet(b *testing.B) {
+	st := v2Store(b)
 	ctx := context.Background()
 	now := v2Now()
 	for chunk := 0; chunk < 101; chunk++ {
@@ -68,24 +65,19 @@ func TestTakeParkedCostOnALargeSet(t *testing.T) {
 			rows = append(rows, IntentRow{M: v2Msg(fmt.Sprintf("%s%d-%d", acct, chunk, i), func(m *message.Message) { m.Account = acct }),
 				State: message.Queued, Due: now.Add(-time.Hour + time.Duration(chunk*2000+i)*time.Millisecond)})
 		}
-		v2Insert(t, st, now, rows...)
+		v2Insert(b, st, now, rows...)
 	}
 	if _, err := st.Pool.Exec(ctx, `ANALYZE messages`); err != nil {
-		t.Fatal(err)
+		b.Fatal(err)
 	}
-	for _, limit := range []int{500, 5000} {
-		var took []time.Duration
-		for r := 0; r < 5; r++ {
-			t0 := time.Now()
-			got, err := TakeParked(ctx, st.Pool, "op1", "me", limit, time.Hour)
-			if err != nil {
-				t.Fatal(err)
-			}
-			took = append(took, time.Since(t0))
-			if len(got) != limit {
-				t.Fatalf("took %d of %d", len(got), limit)
-			}
+	b.ResetTimer()
+	for b.Loop() {
+		got, err := TakeParked(ctx, st.Pool, "op1", "me", 500, time.Hour)
+		if err != nil {
+			b.Fatal(err)
 		}
-		t.Logf("limit %d (window %d) against ~200k due rows: %v", limit, min(limit*parkWindow, 20000), took)
+		if len(got) != 500 {
+			b.Fatalf("took %d of 500", len(got))
+		}
 	}
 }
