@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smsgate/smsgate/billing"
 	"github.com/smsgate/smsgate/internal/store"
 	"github.com/smsgate/smsgate/pkg/smppsim"
 )
@@ -36,15 +37,8 @@ func TestAccountBalanceExactAcrossKill9(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte(e.yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	const n, affordable = 4000, 2500
-	if _, _, err := e.st.ApplyCredit(context.Background(), store.Credit{Account: "acme", Amount: affordable * 20000, Currency: "EUR",
-		Reference: "top-up", IdempotencyKey: "t1"}); err != nil {
-		t.Fatal(err)
-	}
-	recs := make([]map[string]any, 0, n)
-	for i := 0; i < n; i++ {
-		recs = append(recs, msg(fmt.Sprintf("p%04d", i), fmt.Sprintf("99559%07d", i), "prepaid crash"))
-	}
+	const affordable = 2500
+	recs := prepaidStream(t, e, "p", 4000, affordable)
 	e.submit(recs...)
 	start := func() *exec.Cmd {
 		cmd := exec.Command(bin, "run", "-config", cfg, "-log-level", "warn")
@@ -81,15 +75,8 @@ func TestAccountBalanceExactThreeInstances(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	const n, affordable = 4000, 2500
-	if _, _, err := e.st.ApplyCredit(context.Background(), store.Credit{Account: "acme", Amount: affordable * 20000, Currency: "EUR",
-		Reference: "top-up", IdempotencyKey: "t1"}); err != nil {
-		t.Fatal(err)
-	}
-	recs := make([]map[string]any, 0, n)
-	for i := 0; i < n; i++ {
-		recs = append(recs, msg(fmt.Sprintf("q%04d", i), fmt.Sprintf("99559%07d", i), "prepaid cluster"))
-	}
+	const affordable = 2500
+	recs := prepaidStream(t, e, "q", 4000, affordable)
 	var procs []*exec.Cmd
 	for i := 0; i < 3; i++ {
 		cmd := exec.Command(bin, "run", "-config", cfg, "-log-level", "warn", "-instance-id", fmt.Sprintf("acct%d", i))
@@ -141,6 +128,21 @@ JOIN journal_batches b ON b.id = a.batch JOIN lanes l ON l.id = b.lane`).Scan(&s
 		t.Errorf("only %d instance sent: the test did not share the account", senders)
 	}
 	checkPrepaidExact(t, e, recs, affordable, e.sims["magti"])
+}
+
+// prepaidStream credits acme for affordable messages at 0.02 and returns
+// n single-part messages for it.
+func prepaidStream(t *testing.T, e *env, prefix string, n, affordable int) []map[string]any {
+	t.Helper()
+	if _, _, err := e.st.ApplyCredit(context.Background(), store.Credit{Account: "acme", Amount: billing.Amount(affordable) * 20000,
+		Currency: "EUR", Reference: "top-up", IdempotencyKey: "t1"}); err != nil {
+		t.Fatal(err)
+	}
+	recs := make([]map[string]any, 0, n)
+	for i := 0; i < n; i++ {
+		recs = append(recs, msg(fmt.Sprintf("%s%04d", prefix, i), fmt.Sprintf("99559%07d", i), "prepaid"))
+	}
+	return recs
 }
 
 // checkPrepaidExact: every message was sent or refused for funds, the
