@@ -40,6 +40,10 @@ CREATE INDEX credits_created ON credits (created_at);
 -- when its outcome is written (or by recovery after a crash).
 ALTER TABLE messages ADD COLUMN reserved bigint NOT NULL DEFAULT 0;
 
+-- Messages held for funds, found per account without reading the rest of
+-- the parked set (which may hold millions of rows of a down operator).
+CREATE INDEX msg_held_funds ON messages (account, created_at) WHERE state = 8 AND reason = 'insufficient_funds';
+
 -- What was billed before balances existed counts as spent, so that the
 -- balance equals the sum of the ledger entries from the start.
 INSERT INTO account_funds (account, spent)
