@@ -95,8 +95,9 @@ func (s *Stage) writeOutcomes(ctx context.Context, tx pgx.Tx, batch int64, os []
 			// Charge on submit: an accepted part is billed now; an unknown
 			// one only once a receipt proves the SMSC took it (§5).
 			// A part whose charge a receipt decides stays committed
-			// against the balance until then.
-			if hasRate && ((op.ChargeOnDeliv && (p.state == message.Submitted || p.state == message.Unknown)) || (!op.ChargeOnDeliv && p.state == message.Unknown)) {
+			// against the balance until then (until dlr.timeout at most);
+			// without a receipt asked for, nothing will charge it.
+			if m.DLR && hasRate && ((op.ChargeOnDeliv && (p.state == message.Submitted || p.state == message.Unknown)) || (!op.ChargeOnDeliv && p.state == message.Unknown)) {
 				fd.Awaiting += awaitPart
 			}
 			if p.state == message.Submitted && !op.ChargeOnDeliv && hasRate && acct != nil {
