@@ -1,6 +1,7 @@
 package dispatch
 
 import (
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,11 +13,13 @@ import (
 
 // Accounts within an operator's queue share it by weight (queue.go); an
 // account's `tps` caps its parts per second across the cluster. Each
-// instance enforces tps ÷ live instances: ingest spreads an account's
-// records over the sms.submit partitions (keyed by id), so each live
-// instance carries about that share of them, and an instance alone gets the
-// whole cap. The share follows the live count the bind-slot leaser reads
-// every second (heartbeats younger than the slot TTL).
+// instance enforces a share of it in proportion to its demand for the
+// account (parts sent in the last round plus messages queued here), as the
+// live instances report it in Postgres every second: an instance alone,
+// or the only one holding the binds that carry an account's traffic, gets
+// (nearly) the whole cap, and the shares always add up to the cap. Before
+// the first round, or when the round fails, the share is tps ÷ live
+// instances.
 
 // acctGate is one account's weight and token bucket on this instance,
 // shared by every operator's queue.
@@ -25,6 +28,11 @@ type acctGate struct {
 	weight    atomic.Int32
 	limited   atomic.Bool
 	throttled prometheus.Counter
+	// sent counts the parts let through since the last round (demand).
+	sent atomic.Int64
+	// share is this instance's part of the cap (parts/s as float64 bits;
+	// 0 = no cap).
+	share atomic.Uint64
 
 	mu     sync.Mutex
 	rate   float64 // parts per second (this instance's share)
@@ -78,6 +86,7 @@ func (g *acctGate) take(parts int, now time.Time) (bool, time.Duration) {
 	need := min(float64(parts), g.burst)
 	if g.tokens >= need {
 		g.tokens -= float64(parts)
+		g.sent.Add(int64(parts))
 		return true, 0
 	}
 	return false, time.Duration((need-g.tokens)/g.rate*float64(time.Second)) + time.Millisecond
@@ -127,9 +136,11 @@ func (g *accountGates) get(name string) *acctGate {
 }
 
 // refresh applies the tables (weights and tps after a reload) and the
-// number of live instances to every gate; the bind-slot leaser calls it
-// once per round.
-func (g *accountGates) refresh(live int, now time.Time) {
+// cluster's demand to every gate; the bind-slot leaser calls it once per
+// round. totals is each capped account's demand summed over the live
+// instances (this one's included, as given in mine); nil when the round
+// could not read it: the share is then tps ÷ live.
+func (g *accountGates) refresh(live int, mine, totals map[string]int64, now time.Time) {
 	if g == nil {
 		return
 	}
@@ -138,17 +149,72 @@ func (g *accountGates) refresh(live int, now time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for _, a := range g.m {
-		g.apply(a, t, now)
+		w, tps := g.rules(a, t)
+		a.weight.Store(int32(w))
+		share := float64(tps) / float64(max(live, 1))
+		if total, ok := totals[a.name]; ok && tps > 0 {
+			share = demandShare(tps, mine[a.name], total, live)
+		}
+		a.setRate(share, now)
+		a.share.Store(math.Float64bits(share))
 	}
 }
 
-func (g *accountGates) apply(a *acctGate, t *policy.Tables, now time.Time) {
-	w, tps := 1, 0
-	if t != nil {
-		if acct := t.Accounts[a.name]; acct != nil {
-			w, tps = max(acct.Weight, 1), acct.TPS
+// demandShare is an instance's part of an account's cap: in proportion to
+// its demand, each live instance counted with one part more so that an
+// idle instance can still start and the shares add up to tps.
+func demandShare(tps int, mine, total int64, live int) float64 {
+	live = max(live, 1)
+	return float64(tps) * float64(mine+1) / float64(total+int64(live))
+}
+
+// demands returns, for each capped account, the parts let through here
+// since the last call plus its messages queued here (queued, by account).
+func (g *accountGates) demands(queued map[string]int) map[string]int64 {
+	if g == nil {
+		return nil
+	}
+	t := g.tables()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var out map[string]int64
+	for name, a := range g.m {
+		if _, tps := g.rules(a, t); tps > 0 {
+			if out == nil {
+				out = map[string]int64{}
+			}
+			out[name] = a.sent.Swap(0) + int64(queued[name])
 		}
 	}
+	return out
+}
+
+func (g *accountGates) rules(a *acctGate, t *policy.Tables) (weight, tps int) {
+	weight = 1
+	if t != nil {
+		if acct := t.Accounts[a.name]; acct != nil {
+			weight, tps = max(acct.Weight, 1), acct.TPS
+		}
+	}
+	return weight, tps
+}
+
+func (g *accountGates) apply(a *acctGate, t *policy.Tables, now time.Time) {
+	w, tps := g.rules(a, t)
 	a.weight.Store(int32(w))
-	a.setRate(float64(tps)/float64(g.live.Load()), now)
+	share := float64(tps) / float64(g.live.Load())
+	a.setRate(share, now)
+	a.share.Store(math.Float64bits(share))
+}
+
+// each calls f for every gate (under the lock: f must not call back).
+func (g *accountGates) each(f func(*acctGate)) {
+	if g == nil {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, a := range g.m {
+		f(a)
+	}
 }

@@ -199,8 +199,9 @@ func TestQueueAccountTPS(t *testing.T) {
 	}
 }
 
-// The cap is shared by the live instances; an instance alone has all of
-// it; a reload changes weights and caps in place.
+// The cap is shared by the live instances in proportion to their demand
+// (evenly while it is unknown); an instance alone has all of it; a reload
+// changes weights and caps in place.
 func TestAccountGateShareAndReload(t *testing.T) {
 	acct := &policy.Account{Name: "a", Weight: 2, TPS: 90}
 	g, _ := testGates(acct)
@@ -209,12 +210,22 @@ func TestAccountGateShareAndReload(t *testing.T) {
 	if a.rate != 90 || a.weightOf() != 2 {
 		t.Fatalf("rate %v weight %d", a.rate, a.weightOf())
 	}
-	g.refresh(3, now)
+	g.refresh(3, nil, nil, now)
 	if a.rate != 30 {
-		t.Fatalf("rate with 3 live instances %v, want 30", a.rate)
+		t.Fatalf("rate with 3 live instances and no demand known %v, want 30", a.rate)
+	}
+	// This instance carries nearly all the demand (the others hold no
+	// bind for the account's operator): it gets nearly all the cap.
+	g.refresh(3, map[string]int64{"a": 148}, map[string]int64{"a": 148}, now)
+	if a.rate != 90*149.0/151 {
+		t.Fatalf("rate with all the demand %v, want %v", a.rate, 90*149.0/151)
+	}
+	g.refresh(3, map[string]int64{"a": 0}, map[string]int64{"a": 148}, now)
+	if a.rate != 90*1.0/151 {
+		t.Fatalf("rate with none of the demand %v", a.rate)
 	}
 	acct.TPS, acct.Weight = 0, 5
-	g.refresh(3, now)
+	g.refresh(3, nil, nil, now)
 	if ok, _ := a.take(1000, now); !ok || a.weightOf() != 5 {
 		t.Fatal("tps 0 must be unlimited after a reload; weight 5")
 	}

@@ -351,3 +351,14 @@ func signal(c chan struct{}) {
 	default:
 	}
 }
+
+// queuedByAccount adds each account's messages queued here to into.
+func (qu *queue) queuedByAccount(into map[string]int) {
+	qu.mu.Lock()
+	defer qu.mu.Unlock()
+	for name, a := range qu.accts {
+		if a.n > 0 {
+			into[name] += a.n
+		}
+	}
+}

@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"context"
+	"math"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -181,7 +182,7 @@ func (l *slotLeaser) round(ctx context.Context) {
 		l.fenced = false
 	}
 	live = max(live, 1)
-	l.s.gates.refresh(live, time.Now())
+	l.shareAccountCaps(rctx, live)
 	heldTx := map[string]int{}
 	for _, s := range l.specs {
 		want := l.balance(rctx, s, held[s.key], live)
@@ -286,3 +287,28 @@ func (s *Stage) ClusterUp(op string) bool {
 // SlotsHeld is the number of transmitting bind slots this instance holds
 // per operator.
 func (s *Stage) SlotsHeld() map[string]int { return *s.slots.held.Load() }
+
+// shareAccountCaps reports this instance's demand for each capped account
+// and sets its part of the cap from the cluster's (accounts.go).
+func (l *slotLeaser) shareAccountCaps(ctx context.Context, live int) {
+	queued := map[string]int{}
+	for _, op := range l.s.ops {
+		op.q.queuedByAccount(queued)
+	}
+	mine := l.s.gates.demands(queued)
+	var totals map[string]int64
+	if len(mine) > 0 {
+		var err error
+		if totals, err = store.ShareAccountDemand(ctx, l.s.st.Pool, l.s.o.InstanceID, slotTTL, mine); err != nil {
+			totals = nil // tps ÷ live until a round succeeds
+			if ctx.Err() == nil && time.Since(l.lastWarn) >= 5*time.Second {
+				l.lastWarn = time.Now()
+				l.s.log.Warn("account demand round failed; account caps shared evenly", zap.Error(err))
+			}
+		}
+	}
+	l.s.gates.refresh(live, mine, totals, time.Now())
+	l.s.gates.each(func(g *acctGate) {
+		l.s.m.accountShare.WithLabelValues(g.name).Set(math.Float64frombits(g.share.Load()))
+	})
+}

@@ -405,3 +405,39 @@ func sortedUnique(ss []string) []string {
 	}
 	return out[:j]
 }
+
+// ShareAccountDemand records instance's demand for each account in mine
+// and returns each of those accounts' demand summed over the live
+// instances (heartbeat within within), this one's included.
+func ShareAccountDemand(ctx context.Context, q Querier, instance string, within time.Duration, mine map[string]int64) (map[string]int64, error) {
+	accts := make([]string, 0, len(mine))
+	for a := range mine {
+		accts = append(accts, a)
+	}
+	sort.Strings(accts)
+	demand := make([]int64, len(accts))
+	for i, a := range accts {
+		demand[i] = mine[a]
+	}
+	if _, err := execQ(ctx, q, `INSERT INTO account_demand AS d (instance, account, demand)
+SELECT $1, a, n FROM unnest($2::text[], $3::int8[]) u(a, n) ORDER BY a
+ON CONFLICT (instance, account) DO UPDATE SET demand = excluded.demand, updated_at = now()`, instance, accts, demand); err != nil {
+		return nil, fmt.Errorf("account demand: %w", err)
+	}
+	rows, err := q.Query(ctx, `SELECT d.account, sum(d.demand)::int8 FROM account_demand d JOIN instances i ON i.id = d.instance
+WHERE d.account = ANY($1) AND d.instance <> $2 AND i.heartbeat > now() - $3 * interval '1 second' GROUP BY d.account`,
+		accts, instance, within.Seconds())
+	if err != nil {
+		return nil, fmt.Errorf("account demand: %w", err)
+	}
+	out := make(map[string]int64, len(mine))
+	for a, n := range mine {
+		out[a] = n
+	}
+	var a string
+	var n int64
+	if _, err := pgx.ForEachRow(rows, []any{&a, &n}, func() error { out[a] += n; return nil }); err != nil {
+		return nil, fmt.Errorf("account demand: %w", err)
+	}
+	return out, nil
+}

@@ -155,3 +155,35 @@ func TestFundsMoves(t *testing.T) {
 		t.Errorf("a refund to a new row: %+v", f)
 	}
 }
+
+// Each live instance's demand counts toward an account's total; a
+// stopped instance's last report does not.
+func TestShareAccountDemand(t *testing.T) {
+	st := v2Store(t)
+	ctx := context.Background()
+	for _, id := range []string{"i1", "i2", "dead"} {
+		if err := Heartbeat(ctx, st.Pool, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := ShareAccountDemand(ctx, st.Pool, "dead", time.Minute, map[string]int64{"a": 1000}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Pool.Exec(ctx, `UPDATE instances SET heartbeat = now() - interval '1 hour' WHERE id = 'dead'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ShareAccountDemand(ctx, st.Pool, "i2", time.Minute, map[string]int64{"a": 30, "b": 5}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ShareAccountDemand(ctx, st.Pool, "i1", time.Minute, map[string]int64{"a": 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got["a"] != 40 {
+		t.Errorf("totals %v, want a=40 (i1 10 + i2 30; the dead instance's 1000 ignored)", got)
+	}
+	got, _ = ShareAccountDemand(ctx, st.Pool, "i1", time.Minute, map[string]int64{"a": 0})
+	if got["a"] != 30 {
+		t.Errorf("after i1's demand fell to 0: %v", got)
+	}
+}

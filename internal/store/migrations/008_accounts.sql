@@ -48,3 +48,14 @@ CREATE INDEX msg_held_funds ON messages (account, created_at) WHERE state = 8 AN
 -- balance equals the sum of the ledger entries from the start.
 INSERT INTO account_funds (account, spent)
 SELECT account, (sum(revenue) * 1000000)::bigint FROM billing_month WHERE operator <> '' GROUP BY account;
+
+-- Each instance's demand for each account with a tps cap, reported every
+-- second: the cap is shared in proportion to it (rows of instances whose
+-- heartbeat stopped are ignored).
+CREATE TABLE account_demand (
+    instance   text NOT NULL,
+    account    text COLLATE "C" NOT NULL,
+    demand     bigint NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (instance, account)
+);
