@@ -87,6 +87,7 @@ func (s *Store) DropExpired(ctx context.Context, now time.Time, messages, ledger
 		`DELETE FROM early_receipts WHERE received_at < $1`,
 		`DELETE FROM journal_batches WHERE at < $1`,
 		`DELETE FROM lanes WHERE recovered AND created < $1`,
+		`DELETE FROM account_demand WHERE updated_at < $1`, // reports of instances long gone
 	} {
 		if _, err := s.Pool.Exec(ctx, q, cutoff); err != nil {
 			return out, fmt.Errorf("retention: %w", err)
