@@ -224,7 +224,7 @@ func (s *Stage) writeIntents(ctx context.Context, tx pgx.Tx, batch int64, items 
 			res[i] = Written
 		}
 	}
-	held, err := store.HoldParked(ctx, tx, batch, s.o.InstanceID, holdIDs, holdGens, store.ReasonInsufficientFunds, "")
+	held, heldAgain, err := store.HoldParked(ctx, tx, batch, s.o.InstanceID, holdIDs, holdGens, store.ReasonInsufficientFunds, "")
 	if err != nil {
 		return journal.Effects{}, err
 	}
@@ -259,6 +259,9 @@ func (s *Stage) writeIntents(ctx context.Context, tx pgx.Tx, batch int64, items 
 		st, reason, detail := r.State, r.Reason, r.Detail
 		if res[i] == Refused {
 			st, reason, detail = ref[i].state, ref[i].reason, ref[i].detail
+			if heldAgain[m.ID] {
+				continue // released by a credit that could not pay for it: still held, as published
+			}
 		} else if res[i] != Written {
 			continue
 		}

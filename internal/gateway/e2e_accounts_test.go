@@ -25,6 +25,7 @@ accounts:
   - {name: post, credit_limit: 0.09, rates: [{prefix: "995", price: 0.030, currency: EUR}]}
   - {name: wait, billing: prepaid, on_insufficient: hold, rates: [{prefix: "995", price: 0.030, currency: EUR}]}
   - {name: capped, quota: {day: 5}, rates: [{prefix: "995", price: 0.030, currency: EUR}]}
+  - {name: mixed, billing: prepaid, on_insufficient: hold, rates: [{prefix: "9955", price: 0.010, currency: EUR}, {prefix: "99559", price: 0.050, currency: EUR}]}
 `)
 	ctx := context.Background()
 	credit := func(account, amount, key string) store.CreditResult {
@@ -50,7 +51,7 @@ accounts:
 		for k := 0; k < n; k++ {
 			i := next[account]
 			next[account]++
-			recs = append(recs, msg(fmt.Sprintf("%s-%02d", account, i), fmt.Sprintf("99559%s%04d", map[string]string{"pre": "1", "post": "2", "wait": "3", "capped": "4"}[account], i), text, "account", account))
+			recs = append(recs, msg(fmt.Sprintf("%s-%02d", account, i), fmt.Sprintf("99559%s%04d", map[string]string{"pre": "1", "post": "2", "wait": "3", "capped": "4", "mixed": "5"}[account], i), text, "account", account))
 		}
 	}
 	add("pre", 15, "prepaid")
@@ -58,6 +59,7 @@ accounts:
 	add("wait", 5, "held until funds")
 	add("capped", 2, strings.Repeat("long message in three parts ", 12)) // 3 parts each: the second passes the quota of 5
 	add("capped", 3, "one part")
+	add("mixed", 4, "0.05 each")
 	e.submit(recs...)
 	count := func(prefix, status, reason string) int {
 		n := 0
@@ -77,7 +79,8 @@ accounts:
 		return count("pre", "delivered", "")+count("pre", "rejected", "insufficient_funds") == 15 &&
 			count("post", "delivered", "")+count("post", "rejected", "insufficient_funds") == 5 &&
 			count("wait", "delivered", "")+count("wait", "held", "insufficient_funds") == 5 &&
-			count("capped", "delivered", "")+count("capped", "rejected", "quota_exceeded") == 5
+			count("capped", "delivered", "")+count("capped", "rejected", "quota_exceeded") == 5 &&
+			count("mixed", "held", "insufficient_funds") == 4
 	})
 	if got := count("pre", "delivered", ""); got != 10 {
 		t.Errorf("prepaid with 0.30 at 0.03: %d delivered, want 10", got)
@@ -120,8 +123,24 @@ accounts:
 			}
 		}
 	}
+	// A credit estimated at the account's lowest price (0.01) releases all
+	// four held messages; at 0.05 it pays for two, and the other two are
+	// held again without a second "held".
+	credit("mixed", "0.10", "k4")
+	waitFor(t, 30*time.Second, "two of mixed sent", func() bool { return count("mixed", "delivered", "") == 2 })
+	waitFor(t, 10*time.Second, "the other two held again", func() bool {
+		var again int
+		_ = e.st.Pool.QueryRow(ctx, `SELECT count(*) FROM messages WHERE account = 'mixed' AND state = 8 AND held_at > now() - interval '1 minute'`).Scan(&again)
+		return again == 2
+	})
+	for i := 0; i < 4; i++ {
+		id := fmt.Sprintf("mixed-%02d", i)
+		if st := strings.Join(e.events.statuses(id), ","); st != "held,submitted,delivered" && st != "held" {
+			t.Errorf("%s: %s", id, st)
+		}
+	}
 	waitFor(t, 10*time.Second, "reservations released", func() bool {
-		for _, a := range []string{"pre", "post", "wait", "capped"} {
+		for _, a := range []string{"pre", "post", "wait", "capped", "mixed"} {
 			f, _ := store.GetFunds(ctx, e.st.Pool, a)
 			if f.Reserved != 0 || f.Awaiting != 0 {
 				return false

@@ -306,6 +306,10 @@ const (
 	ReasonQuotaExceeded     = "quota_exceeded"
 )
 
+// releasedByCredit marks a row released from a hold for funds until it
+// is sent: held again, it publishes no second "held".
+const releasedByCredit = "released by a credit"
+
 // ReleaseShortHolds makes an account's messages held for insufficient
 // funds due now, oldest first, as many as headroom pays for at partPrice
 // per part (zero partPrice: all): the intent lane checks each again when
@@ -314,9 +318,9 @@ func ReleaseShortHolds(ctx context.Context, q Querier, account string, partPrice
 	n, err := execQ(ctx, q, `WITH held AS (
 	SELECT id, gen, sum(parts) OVER (ORDER BY created_at, id) AS upto FROM messages
 	WHERE state = 8 AND reason = 'insufficient_funds' AND account = $1 AND due IS NOT NULL)
-UPDATE messages m SET state = 0, due = now(), reason = NULL, detail = NULL
+UPDATE messages m SET state = 0, due = now(), reason = NULL, detail = $4
 FROM held WHERE m.id = held.id AND m.gen = held.gen AND m.state = 8 AND ($2 = 0 OR held.upto * $2 <= $3)`,
-		account, int64(partPrice), int64(headroom))
+		account, int64(partPrice), int64(headroom), releasedByCredit)
 	if err != nil {
 		return 0, fmt.Errorf("release holds of %s: %w", account, err)
 	}
@@ -324,28 +328,36 @@ FROM held WHERE m.id = held.id AND m.gen = held.gen AND m.state = 8 AND ($2 = 0 
 }
 
 // HoldParked ends leased parked rows held (the balance cannot pay for
-// them now) and returns the ids it held; a lease another instance took
-// is left alone.
-func HoldParked(ctx context.Context, tx pgx.Tx, batch int64, owner string, ids []string, gens []int32, reason, detail string) (map[string]bool, error) {
+// them now) and returns the ids it held, and among them those a credit
+// had released from the same hold (their "held" is out already); a lease
+// another instance took is left alone.
+func HoldParked(ctx context.Context, tx pgx.Tx, batch int64, owner string, ids []string, gens []int32, reason, detail string) (held, again map[string]bool, err error) {
 	if len(ids) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
-	rows, err := tx.Query(ctx, `UPDATE messages m SET state = 8, due = '9999-12-31 00:00:00+00', owner = NULL, batch = $1, reason = $5, detail = $6,
+	rows, err := tx.Query(ctx, `WITH old AS (
+	SELECT m.id, m.gen, coalesce(m.detail = $7, false) AS again FROM messages m
+	JOIN unnest($3::text[], $4::int4[]) u(id, gen) ON m.id = u.id AND m.gen = u.gen
+	WHERE m.owner = $2 AND m.due IS NOT NULL FOR UPDATE OF m)
+UPDATE messages m SET state = 8, due = '9999-12-31 00:00:00+00', owner = NULL, batch = $1, reason = $5, detail = nullif($6, ''),
 	held_at = now(), reserved = 0
-FROM unnest($3::text[], $4::int4[]) u(id, gen)
-WHERE m.id = u.id AND m.gen = u.gen AND m.owner = $2 AND m.due IS NOT NULL RETURNING m.id`, batch, owner, ids, gens, reason, detail)
+FROM old WHERE m.id = old.id AND m.gen = old.gen RETURNING m.id, old.again`, batch, owner, ids, gens, reason, detail, releasedByCredit)
 	if err != nil {
-		return nil, fmt.Errorf("hold parked: %w", err)
+		return nil, nil, fmt.Errorf("hold parked: %w", err)
 	}
-	got, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("hold parked: %w", err)
+	held, again = map[string]bool{}, map[string]bool{}
+	var id string
+	var a bool
+	if _, err := pgx.ForEachRow(rows, []any{&id, &a}, func() error {
+		held[id] = true
+		if a {
+			again[id] = true
+		}
+		return nil
+	}); err != nil {
+		return nil, nil, fmt.Errorf("hold parked: %w", err)
 	}
-	out := make(map[string]bool, len(got))
-	for _, id := range got {
-		out[id] = true
-	}
-	return out, nil
+	return held, again, nil
 }
 
 // CreditRow is one credit for exports and the API.

@@ -120,6 +120,21 @@ func TestCreditReleasesWhatItPays(t *testing.T) {
 	if fmt.Sprint(ids) != "[h0 h1]" {
 		t.Errorf("released %v, want the two oldest", ids)
 	}
+	// Taken and held again (they cost more than the lowest price): the
+	// hold says they were held for funds before; a row never held does not.
+	v2Insert(t, st, now, IntentRow{M: v2Msg("fresh"), State: message.Queued, Due: now.Add(-time.Minute)})
+	taken, err := TakeParked(ctx, st.Pool, "op1", "me", 10, time.Minute)
+	if err != nil || len(taken) != 3 {
+		t.Fatalf("took %d: %v", len(taken), err)
+	}
+	var held, again map[string]bool
+	v2Tx(t, st, func(tx pgx.Tx) error {
+		held, again, err = HoldParked(ctx, tx, 0, "me", []string{"h0", "h1", "fresh"}, []int32{taken[0].Gen, taken[0].Gen, taken[0].Gen}, ReasonInsufficientFunds, "")
+		return err
+	})
+	if len(held) != 3 || !again["h0"] || !again["h1"] || again["fresh"] {
+		t.Errorf("held %v, again %v; want all three held, h0 and h1 again", held, again)
+	}
 }
 
 // The gate's row lock and counters; releases never push reserved or

@@ -116,7 +116,7 @@ func ClaimParked(ctx context.Context, tx pgx.Tx, batch int64, owner string, keys
 	for i, k := range keys {
 		ids[i], gens[i], ops[i], atts[i], tried[i] = k.ID, k.Gen, k.Operator, k.Attempt, joinComma(k.Tried)
 	}
-	rows, err := tx.Query(ctx, `UPDATE messages m SET state = 1, due = NULL, owner = NULL, batch = $1, operator = u.op, attempt = u.att,
+	rows, err := tx.Query(ctx, `UPDATE messages m SET state = 1, due = NULL, owner = NULL, detail = NULL, batch = $1, operator = u.op, attempt = u.att,
 	tried = CASE WHEN u.tried = '' THEN NULL ELSE string_to_array(u.tried, ',') END
 FROM unnest($3::text[], $4::int4[], $5::text[], $6::int2[], $7::text[]) u(id, gen, op, att, tried)
 WHERE m.id = u.id AND m.gen = u.gen AND m.due IS NOT NULL AND m.owner = $2
