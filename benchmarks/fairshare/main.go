@@ -16,14 +16,11 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"flag"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -33,8 +30,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/segmentio/kafka-go"
 
-	"github.com/smsgate/smsgate/internal/store"
-	"github.com/smsgate/smsgate/pkg/kafkabroker"
+	"github.com/smsgate/smsgate/benchmarks/internal/rig"
 	"github.com/smsgate/smsgate/pkg/smppsim"
 )
 
@@ -68,15 +64,12 @@ type opts struct {
 func run(o opts) error {
 	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
 	defer cancel()
-	var rb [4]byte
-	_, _ = rand.Read(rb[:])
-	dsn := "postgres://postgres@127.0.0.1:5432/smsgate_fair_" + hex.EncodeToString(rb[:]) + "?sslmode=disable"
-	if err := store.EnsureDatabase(ctx, dsn); err != nil {
+	dsn, drop, err := rig.TempDatabase(ctx, "smsgate_fair")
+	if err != nil {
 		return err
 	}
-	defer store.DropDatabase(context.Background(), dsn)
-	broker, err := kafkabroker.Start(kafkabroker.Options{Addr: "127.0.0.1:0", Topics: map[string]int{
-		"sms.submit": 8, "sms.status": 8, "sms.mo": 1, "sms.dlq": 1}})
+	defer drop()
+	broker, err := rig.StartBroker()
 	if err != nil {
 		return err
 	}
@@ -92,12 +85,10 @@ func run(o opts) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	hl, err := net.Listen("tcp", "127.0.0.1:0")
+	httpAddr, err := rig.FreeAddr()
 	if err != nil {
 		return err
 	}
-	httpAddr := hl.Addr().String()
-	hl.Close()
 	host, port, _ := net.SplitHostPort(sim.Addr())
 	cfg := fmt.Sprintf(`kafka: {brokers: [%q], group: fair}
 postgres: {dsn: %q}
@@ -116,21 +107,11 @@ dlr: {timeout: 1h}
 		return err
 	}
 
-	cmd := exec.CommandContext(ctx, o.bin, "run", "-config", cfgPath, "-log-level", "warn")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
+	_, stop, err := rig.StartSmsgate(ctx, o.bin, cfgPath)
+	if err != nil {
 		return err
 	}
-	defer func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-		}
-	}()
+	defer stop()
 	if err := waitUntil(ctx, 2*time.Minute, func() bool {
 		r, err := http.Get("http://" + httpAddr + "/readyz")
 		if err != nil {

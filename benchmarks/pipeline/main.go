@@ -13,8 +13,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -22,7 +20,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -34,9 +31,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/smsgate/smsgate/benchmarks/internal/rig"
 	"github.com/smsgate/smsgate/billing"
 	"github.com/smsgate/smsgate/internal/store"
-	"github.com/smsgate/smsgate/pkg/kafkabroker"
 	"github.com/smsgate/smsgate/pkg/smppsim"
 )
 
@@ -74,16 +71,13 @@ var (
 func run(n int, bin string, receipts bool, binds, window, latencyRate int, duration time.Duration, stall bool, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	var rb [4]byte
-	_, _ = rand.Read(rb[:])
-	dsn := "postgres://postgres@127.0.0.1:5432/smsgate_bench_" + hex.EncodeToString(rb[:]) + "?sslmode=disable"
-	if err := store.EnsureDatabase(ctx, dsn); err != nil {
+	dsn, drop, err := rig.TempDatabase(ctx, "smsgate_bench")
+	if err != nil {
 		return err
 	}
-	defer store.DropDatabase(context.Background(), dsn)
+	defer drop()
 
-	broker, err := kafkabroker.Start(kafkabroker.Options{Addr: "127.0.0.1:0", Topics: map[string]int{
-		"sms.submit": 8, "sms.status": 8, "sms.mo": 1, "sms.dlq": 1}})
+	broker, err := rig.StartBroker()
 	if err != nil {
 		return err
 	}
@@ -107,12 +101,10 @@ func run(n int, bin string, receipts bool, binds, window, latencyRate int, durat
 	}
 	defer os.RemoveAll(dir)
 	cfgPath := filepath.Join(dir, "smsgate.yml")
-	hl, err := net.Listen("tcp", "127.0.0.1:0")
+	httpAddr, err := rig.FreeAddr()
 	if err != nil {
 		return err
 	}
-	httpAddr := hl.Addr().String()
-	hl.Close()
 	ah, ap, _ := net.SplitHostPort(a.Addr())
 	bh, bp, _ := net.SplitHostPort(b.Addr())
 	cfg := fmt.Sprintf(`kafka: {brokers: [%q], group: bench}
@@ -182,21 +174,11 @@ dlr: {timeout: 1h}
 		fmt.Fprintf(os.Stderr, "pre-loaded %d records in %s\n", n, time.Since(t0).Round(time.Millisecond))
 	}
 
-	cmd := exec.CommandContext(ctx, bin, "run", "-config", cfgPath, "-log-level", "warn")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
+	cmd, stop, err := rig.StartSmsgate(ctx, bin, cfgPath)
+	if err != nil {
 		return err
 	}
-	defer func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-		}
-	}()
+	defer stop()
 	pid := cmd.Process.Pid
 	var peakRSS int64
 	total := func() uint64 { return a.Stats().Submits + b.Stats().Submits }
