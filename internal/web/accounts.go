@@ -128,32 +128,12 @@ func (s *Server) accountList(w http.ResponseWriter, r *http.Request) {
 	if !s.accountsReady(w) {
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
-	defer cancel()
-	funds, err := store.AllFunds(ctx, s.o.Store.Pool)
+	views, err := s.accountViews(r.Context(), s.o.Accounts())
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
-	held, err := store.HeldShort(ctx, s.o.Store.Pool)
-	if err != nil {
-		s.fail(w, err)
-		return
-	}
-	byName := make(map[string]*store.Funds, len(funds))
-	for i := range funds {
-		byName[funds[i].Account] = &funds[i]
-	}
-	now := time.Now()
-	out := []accountView{}
-	for _, a := range s.o.Accounts() {
-		f := byName[a.Name]
-		if f == nil {
-			f = &store.Funds{Account: a.Name}
-		}
-		out = append(out, s.accountView(&a, f, held[a.Name], now))
-	}
-	writeJSON(w, out)
+	writeJSON(w, views)
 }
 
 // accountOne answers GET /api/v1/accounts/{name}.
@@ -166,19 +146,53 @@ func (s *Server) accountOne(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no such account", http.StatusNotFound)
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
-	defer cancel()
-	f, err := store.GetFunds(ctx, s.o.Store.Pool, a.Name)
+	views, err := s.accountViews(r.Context(), []AccountInfo{*a})
 	if err != nil {
 		s.fail(w, err)
 		return
+	}
+	writeJSON(w, views[0])
+}
+
+// accountViews reads the funds rows and the held-for-funds counts once
+// and returns the accounts' views in their order.
+func (s *Server) accountViews(ctx context.Context, accts []AccountInfo) ([]accountView, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	fundsOf, err := s.funds(ctx)
+	if err != nil {
+		return nil, err
 	}
 	held, err := store.HeldShort(ctx, s.o.Store.Pool)
 	if err != nil {
-		s.fail(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, s.accountView(a, &f, held[a.Name], time.Now()))
+	now := time.Now()
+	out := make([]accountView, 0, len(accts))
+	for i := range accts {
+		a := &accts[i]
+		out = append(out, s.accountView(a, fundsOf(a.Name), held[a.Name], now))
+	}
+	return out, nil
+}
+
+// funds reads every account's funds row once and returns a lookup that
+// gives an account without a row its zero row.
+func (s *Server) funds(ctx context.Context) (func(account string) *store.Funds, error) {
+	all, err := store.AllFunds(ctx, s.o.Store.Pool)
+	if err != nil {
+		return nil, err
+	}
+	byName := make(map[string]*store.Funds, len(all))
+	for i := range all {
+		byName[all[i].Account] = &all[i]
+	}
+	return func(account string) *store.Funds {
+		if f := byName[account]; f != nil {
+			return f
+		}
+		return &store.Funds{Account: account}
+	}, nil
 }
 
 // creditRequest is the body of POST /api/v1/accounts/{name}/credit.

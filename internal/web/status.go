@@ -83,20 +83,15 @@ func (s *Server) accountsStatus(ctx context.Context, finance bool) []accountStat
 	if s.o.Accounts == nil {
 		return out
 	}
-	byName := map[string]*store.Funds{}
+	fundsOf := func(account string) *store.Funds { return &store.Funds{Account: account} }
 	if s.o.Store != nil {
-		if funds, err := store.AllFunds(ctx, s.o.Store.Pool); err == nil {
-			for i := range funds {
-				byName[funds[i].Account] = &funds[i]
-			}
+		if f, err := s.funds(ctx); err == nil { // the page shows zeros rather than nothing
+			fundsOf = f
 		}
 	}
 	now := time.Now()
 	for _, a := range s.o.Accounts() {
-		f := byName[a.Name]
-		if f == nil {
-			f = &store.Funds{Account: a.Name}
-		}
+		f := fundsOf(a.Name)
 		st := accountStatus{Name: a.Name, Rate: a.Rate, TPS: a.TPS, Quota: quotaUsed(&a, f, now), Held: a.Held}
 		if finance {
 			bal, avail, low := f.Balance(), f.Available(), a.LowBalance
