@@ -3,9 +3,7 @@ package gateway
 import (
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -33,25 +31,13 @@ accounts:
 func TestAccountBalanceExactAcrossKill9(t *testing.T) {
 	bin := smsgateBinary(t)
 	e := newEnv(t, []simSpec{{name: "magti", opts: smppsim.Options{RespDelay: time.Millisecond, MaxRedeliveries: 1000}}}, prepaidAccounts)
-	cfg := filepath.Join(t.TempDir(), "smsgate.yml")
-	if err := os.WriteFile(cfg, []byte(e.yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg := writeConfig(t, e.yaml)
 	const affordable = 2500
 	recs := prepaidStream(t, e, "p", 4000, affordable)
 	e.submit(recs...)
-	start := func() *exec.Cmd {
-		cmd := exec.Command(bin, "run", "-config", cfg, "-log-level", "warn")
-		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-		return cmd
-	}
 	sim := e.sims["magti"]
 	for round := 1; round <= 2; round++ {
-		cmd := start()
+		cmd := runBinary(t, bin, cfg)
 		target := uint64(round * 700)
 		waitFor(t, 60*time.Second, fmt.Sprintf("%d submits before crash %d", target, round), func() bool { return sim.Stats().Submits >= target })
 		_ = cmd.Process.Signal(syscall.SIGKILL)
@@ -59,7 +45,7 @@ func TestAccountBalanceExactAcrossKill9(t *testing.T) {
 		f, _ := store.GetFunds(context.Background(), e.st.Pool, "acme")
 		t.Logf("crash %d after %d submits: balance %s, reserved %s, awaiting %s", round, sim.Stats().Submits, f.Balance(), f.Reserved, f.Awaiting)
 	}
-	cmd := start()
+	cmd := runBinary(t, bin, cfg)
 	t.Cleanup(func() { _ = cmd.Process.Signal(syscall.SIGTERM); stopOrDump(t, "smsgate", cmd, 30*time.Second) })
 	waitAllFinal(t, e, recs, 120*time.Second, "delivered", "unknown", "rejected")
 	checkPrepaidExact(t, e, recs, affordable, sim)
@@ -71,20 +57,12 @@ func TestAccountBalanceExactThreeInstances(t *testing.T) {
 		`  - {name: capped, quota: {month: 500}, rates: [{prefix: "995", price: 0.020, currency: EUR}]}
 `)
 	yaml := strings.Replace(e.yaml, "window: 50, tps: 5000, binds: 1", "window: 50, tps: 600, binds: 3", 1)
-	cfg := filepath.Join(t.TempDir(), "smsgate.yml")
-	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg := writeConfig(t, yaml)
 	const affordable = 2500
 	recs := prepaidStream(t, e, "q", 4000, affordable)
 	var procs []*exec.Cmd
 	for i := 0; i < 3; i++ {
-		cmd := exec.Command(bin, "run", "-config", cfg, "-log-level", "warn", "-instance-id", fmt.Sprintf("acct%d", i))
-		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		procs = append(procs, cmd)
+		procs = append(procs, runBinary(t, bin, cfg, "-instance-id", fmt.Sprintf("acct%d", i)))
 	}
 	t.Cleanup(func() {
 		for _, c := range procs {

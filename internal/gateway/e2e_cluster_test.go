@@ -33,10 +33,7 @@ accounts:
   - {name: acme, rates: [{prefix: "995", price: 0.02, currency: EUR}]}
 `)
 	yaml := strings.Replace(e.yaml, "window: 50, tps: 5000, binds: 1", "window: 100, tps: 1000, binds: 2", 1)
-	cfg := filepath.Join(t.TempDir(), "smsgate.yml")
-	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg := writeConfig(t, yaml)
 	const n = 50000
 	recs := make([]map[string]any, 0, n)
 	for i := 0; i < n; i++ {

@@ -46,6 +46,31 @@ func smsgateBinary(t *testing.T) string {
 	return binPath
 }
 
+// writeConfig writes a config for the binary into the test's directory.
+func writeConfig(t *testing.T, yaml string) string {
+	t.Helper()
+	cfg := filepath.Join(t.TempDir(), "smsgate.yml")
+	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// runBinary starts `bin run -config cfg -log-level warn args...` (a later
+// flag wins) with its log on the test's stderr. It is killed however the
+// test ends: a failed wait must not leave it running against a dropped
+// database.
+func runBinary(t *testing.T, bin, cfg string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"run", "-config", cfg, "-log-level", "warn"}, args...)...)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return cmd
+}
+
 // A crash (kill -9) in the middle of a stream, twice: every id ends with a
 // status; no destination receives a message twice unless its status says
 // it may have (unknown); no part is billed twice (invariants 1, 4, 5).
@@ -53,10 +78,7 @@ func TestCrashKill9(t *testing.T) {
 	bin := smsgateBinary(t)
 	e := newEnv(t, twoOperators(smppsim.Options{RespDelay: time.Millisecond}, smppsim.Options{RespDelay: time.Millisecond}),
 		baseRouting+"dlr: {timeout: 72h}\n")
-	cfg := filepath.Join(t.TempDir(), "smsgate.yml")
-	if err := os.WriteFile(cfg, []byte(e.yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg := writeConfig(t, e.yaml)
 	const n = 4000
 	var recs []map[string]any
 	for i := 0; i < n; i++ {
@@ -67,20 +89,9 @@ func TestCrashKill9(t *testing.T) {
 		recs = append(recs, msg(fmt.Sprintf("k%04d", i), to, "crash test"))
 	}
 	e.submit(recs...)
-	start := func() *exec.Cmd {
-		cmd := exec.Command(bin, "run", "-config", cfg, "-log-level", "warn")
-		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		// Killed however the test ends (a failed wait must not leave it
-		// running against a dropped database).
-		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-		return cmd
-	}
 	sent := func() uint64 { return e.sims["magti"].Stats().Submits + e.sims["silknet"].Stats().Submits }
 	for round := 1; round <= 2; round++ {
-		cmd := start()
+		cmd := runBinary(t, bin, cfg)
 		target := uint64(round * n / 3)
 		waitFor(t, 60*time.Second, fmt.Sprintf("%d submits before crash %d", target, round), func() bool { return sent() >= target })
 		_ = cmd.Process.Signal(syscall.SIGKILL)
@@ -91,7 +102,7 @@ func TestCrashKill9(t *testing.T) {
 	count(*) FILTER (WHERE due IS NOT NULL) FROM messages m`).Scan(&journaled, &withOutcome, &parked)
 		t.Logf("crash %d after %d submits: %d journaled (%d with an outcome), %d parked", round, sent(), journaled, withOutcome, parked)
 	}
-	cmd := start()
+	cmd := runBinary(t, bin, cfg)
 	t.Cleanup(func() { _ = cmd.Process.Signal(syscall.SIGTERM); stopOrDump(t, "smsgate", cmd, 30*time.Second) })
 	deadline := time.Now().Add(120 * time.Second)
 	for {
@@ -160,21 +171,14 @@ func TestCrashKill9(t *testing.T) {
 func TestSIGTERMUnderLoad(t *testing.T) {
 	bin := smsgateBinary(t)
 	e := newEnv(t, twoOperators(smppsim.Options{RespDelay: time.Millisecond}, smppsim.Options{RespDelay: time.Millisecond}), baseRouting)
-	cfg := filepath.Join(t.TempDir(), "smsgate.yml")
-	if err := os.WriteFile(cfg, []byte(e.yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg := writeConfig(t, e.yaml)
 	const n = 3000
 	var recs []map[string]any
 	for i := 0; i < n; i++ {
 		recs = append(recs, msg(fmt.Sprintf("s%04d", i), fmt.Sprintf("99559%07d", i), "sigterm test"))
 	}
 	e.submit(recs...)
-	cmd := exec.Command(bin, "run", "-config", cfg, "-log-level", "warn")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd := runBinary(t, bin, cfg)
 	sent := func() uint64 { return e.sims["magti"].Stats().Submits }
 	waitFor(t, 60*time.Second, "load running", func() bool { return sent() > 500 })
 	_ = cmd.Process.Signal(syscall.SIGTERM)
@@ -189,11 +193,7 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 		_ = cmd.Process.Kill()
 		t.Fatal("smsgate did not stop within 60s of SIGTERM")
 	}
-	again := exec.Command(bin, "run", "-config", cfg, "-log-level", "error")
-	again.Stderr = os.Stderr
-	if err := again.Start(); err != nil {
-		t.Fatal(err)
-	}
+	again := runBinary(t, bin, cfg, "-log-level", "error")
 	t.Cleanup(func() { _ = again.Process.Signal(syscall.SIGTERM); stopOrDump(t, "smsgate", again, 30*time.Second) })
 	waitFor(t, 120*time.Second, "every id delivered", func() bool {
 		for _, r := range recs {
