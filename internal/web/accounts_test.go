@@ -26,14 +26,21 @@ func testAccounts() []AccountInfo {
 	}
 }
 
-// send makes a request with a body and an optional bearer token.
+// send makes a request with a JSON body (none when empty) and an
+// optional bearer token, and returns the response with its body read.
 func send(t *testing.T, method, url, token, body string) (*http.Response, string) {
 	t.Helper()
-	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, _ := http.NewRequest(method, url, rd)
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	req.Header.Set("Content-Type", "application/json")
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
